@@ -1,0 +1,5 @@
+//! One module per top-level subcommand.
+
+pub mod cpuid;
+pub mod docs;
+pub mod status;

@@ -1,0 +1,72 @@
+//! The CLI's error type: every failure, with its exit code and a hint naming the fix.
+
+use std::io;
+use std::path::PathBuf;
+
+use cpuid_mask::CpuidMaskError;
+
+/// Exit code for a failed operation (or a "no" answer, as from `cpuid fits`).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A CPUID dump or mask problem.
+    #[error(transparent)]
+    Cpuid(#[from] CpuidMaskError),
+    /// Writing the command's output failed.
+    #[error("cannot write the output")]
+    Output(#[source] io::Error),
+    /// Writing a generated file failed.
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Serializing JSON failed.
+    #[error("cannot encode JSON output")]
+    Json(#[from] serde_json::Error),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        EXIT_FAILURE
+    }
+
+    /// What the administrator can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CliError::Cpuid(e) => cpuid_hint(e),
+            CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
+            CliError::Output(_) | CliError::Json(_) => None,
+        }
+    }
+}
+
+fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
+    match err {
+        CpuidMaskError::Read { .. } => Some(
+            "check the path; make a dump on each host with `xenadm cpuid dump -1 > HOST.txt` (or `cpuid -1r > HOST.txt`)",
+        ),
+        CpuidMaskError::NotARegularFile { .. } => {
+            Some("give one dump file per host, not a folder (e.g. dumps/*.txt)")
+        }
+        CpuidMaskError::Parse { .. } | CpuidMaskError::MissingLeaf { .. } => Some(
+            "the file must hold raw `cpuid -1r` output; make it again on that host with `xenadm cpuid dump -1 > HOST.txt`",
+        ),
+        CpuidMaskError::PinToCpu { .. } => {
+            Some("use `xenadm cpuid dump -1` to read only the current CPU")
+        }
+        _ => None,
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(err: io::Error) -> CliError {
+        CliError::Output(err)
+    }
+}

@@ -1,0 +1,72 @@
+//! `xenadm`: daily administration of Xen hosts.
+//!
+//! A thin frontend: it parses the command line, calls the xenadm library crates and renders
+//! their typed results as text or JSON. Exit codes: 0 success, 1 failure (or a "no" answer),
+//! 2 usage error.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod error;
+mod output;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::args::{Cli, Command};
+use crate::error::CliError;
+use crate::output::Output;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let out = Output::new(cli.global.json, cli.global.quiet);
+    let result = match &cli.command {
+        Command::Status => commands::status::run(&out),
+        Command::Cpuid(cmd) => commands::cpuid::run(cmd, &out),
+        Command::Completions { shell } => commands::docs::completions(*shell),
+        Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(err) => {
+            report(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// `-v` raises the log level to info, `-vv` to debug; `-q` keeps only errors.
+fn init_logging(cli: &Cli) {
+    let level = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("XENADM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+/// Errors go to stderr: the message, its causes, and what to do about it.
+fn report(err: &CliError) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "xenadm: error: {err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+}

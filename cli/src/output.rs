@@ -1,0 +1,86 @@
+//! Where results go: text or JSON on stdout, warnings on stderr unless `-q`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// How results and warnings are printed.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// `--json` was given.
+    pub json: bool,
+    quiet: bool,
+}
+
+impl Output {
+    /// From the global options.
+    pub fn new(json: bool, quiet: bool) -> Output {
+        Output { json, quiet }
+    }
+
+    /// Prints `value` as pretty JSON and a newline.
+    pub fn print_json<T: Serialize>(&self, value: &T) -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, value)?;
+        stdout.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Prints text as is.
+    pub fn print(&self, text: &str) -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// A warning on stderr, unless `-q`.
+    pub fn warn(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "xenadm: warning: {message}");
+        }
+    }
+}
+
+/// Aligns rows of cells into columns (two spaces apart, last column unpadded), like xl.
+pub fn columns(rows: &[Vec<String>]) -> String {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; width];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                let pad = widths[i] - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_columns_align_and_trim() {
+        let rows = vec![
+            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
+            vec!["AAA".to_string(), "B".to_string(), String::new()],
+        ];
+        assert_eq!(columns(&rows), "A    BB  C\nAAA  B\n");
+    }
+}

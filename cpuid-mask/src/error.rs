@@ -1,0 +1,146 @@
+//! The crate's error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::dump::{Leaf, Subleaf};
+
+/// Everything that can go wrong in this crate. Each variant names where: the file, and for
+/// parse errors the line and column (1-based).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CpuidMaskError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The path exists but is a directory or another non-regular file.
+    #[error("{} is not a regular file", path.display())]
+    NotARegularFile {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The text is not a raw CPUID dump.
+    #[error("{}:{line}:{column}: {problem}", path.display())]
+    Parse {
+        /// The file (or `<input>` for in-memory text).
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// 1-based byte column in that line.
+        column: usize,
+        /// What is wrong there.
+        problem: ParseProblem,
+    },
+    /// A leaf every CPU must report is missing from a CPU block.
+    #[error(
+        "{}:{line}: the CPU block starting here has no `{leaf} {subleaf}:` line",
+        path.display()
+    )]
+    MissingLeaf {
+        /// The file.
+        path: PathBuf,
+        /// Line of the block's header (or of its first leaf when it has no header).
+        line: usize,
+        /// The missing leaf.
+        leaf: Leaf,
+        /// The missing subleaf.
+        subleaf: Subleaf,
+    },
+    /// A mask was asked for without any host.
+    #[error("no CPUID dumps were given")]
+    NoHosts,
+    /// Reading this machine's CPUID failed (the thread could not be moved to a CPU).
+    #[error("cannot run CPUID on CPU {cpu}")]
+    PinToCpu {
+        /// The CPU number.
+        cpu: usize,
+        /// The failed system call.
+        #[source]
+        source: io::Error,
+    },
+    /// This is not an x86-64 machine.
+    #[error("this machine has no CPUID instruction (not x86-64)")]
+    Unsupported,
+}
+
+/// What is wrong at a parse error's location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseProblem {
+    /// The input holds no CPUID line at all.
+    NoData,
+    /// A line that is neither a header nor a leaf line.
+    UnexpectedLine,
+    /// A byte that cannot appear in a text dump (binary data).
+    NotText {
+        /// The byte.
+        byte: u8,
+    },
+    /// A specific token was expected.
+    Expected {
+        /// What was expected, e.g. "`eax=`".
+        expected: &'static str,
+    },
+    /// A hexadecimal number is malformed.
+    BadHex {
+        /// Which number (e.g. "leaf", "ecx value").
+        what: &'static str,
+    },
+    /// A hexadecimal number has more than 8 digits.
+    TooWide {
+        /// Which number.
+        what: &'static str,
+    },
+    /// Text after the last register value.
+    TrailingText,
+    /// The same leaf and subleaf twice in one CPU block.
+    DuplicateLeaf {
+        /// The leaf.
+        leaf: Leaf,
+        /// The subleaf.
+        subleaf: Subleaf,
+        /// Where it first appeared.
+        first_line: usize,
+    },
+    /// A `CPU n:` header with no leaf lines after it.
+    EmptyCpuBlock,
+    /// A `CPU n:` header whose number is not a decimal number.
+    BadCpuNumber,
+}
+
+impl fmt::Display for ParseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseProblem::NoData => f.write_str("no CPUID data: expected `cpuid -1r` output"),
+            ParseProblem::UnexpectedLine => f.write_str(
+                "expected a `CPU:` header or a `0xLEAF 0xSUB: eax=0x... ebx=0x... ecx=0x... edx=0x...` line",
+            ),
+            ParseProblem::NotText { byte } => {
+                write!(f, "byte 0x{byte:02x} cannot appear in a text dump (binary data?)")
+            }
+            ParseProblem::Expected { expected } => write!(f, "expected {expected}"),
+            ParseProblem::BadHex { what } => {
+                write!(f, "bad {what}: expected `0x` and 1 to 8 hexadecimal digits")
+            }
+            ParseProblem::TooWide { what } => write!(f, "{what} has more than 32 bits"),
+            ParseProblem::TrailingText => f.write_str("unexpected text after the edx value"),
+            ParseProblem::DuplicateLeaf {
+                leaf,
+                subleaf,
+                first_line,
+            } => write!(
+                f,
+                "leaf {leaf} subleaf {subleaf} appears twice in this CPU block (first on line {first_line})"
+            ),
+            ParseProblem::EmptyCpuBlock => f.write_str("CPU header with no leaf lines after it"),
+            ParseProblem::BadCpuNumber => f.write_str("bad CPU number in header: expected `CPU n:`"),
+        }
+    }
+}

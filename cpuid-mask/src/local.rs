@@ -1,0 +1,263 @@
+//! Reads this machine's CPUID directly (no `cpuid` package needed), in the leaf order and
+//! subleaf enumeration of `cpuid -r`.
+
+use std::arch::x86_64::__cpuid_count;
+use std::io;
+
+use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::unistd::Pid;
+
+use crate::dump::{CpuBlock, CpuidDump, CpuidEntry, Leaf, Regs, Subleaf};
+use crate::error::CpuidMaskError;
+
+/// Which CPUs to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuSelection {
+    /// Every CPU this process may run on, one `CPU n:` block each (as `cpuid -r`).
+    #[default]
+    All,
+    /// Only the CPU the calling thread runs on, as one `CPU:` block (as `cpuid -1r`).
+    Current,
+}
+
+/// Upper bound on subleaves of one leaf, against CPUs that never report an end.
+const MAX_SUBLEAVES: u32 = 64;
+
+/// Reads CPUID on the selected CPUs.
+///
+/// For [`CpuSelection::All`] a helper thread moves itself to each CPU in turn, so the
+/// caller's affinity is untouched.
+///
+/// # Errors
+/// [`CpuidMaskError::PinToCpu`] when the thread cannot be moved to a CPU.
+pub fn read_local(selection: CpuSelection) -> Result<CpuidDump, CpuidMaskError> {
+    match selection {
+        CpuSelection::Current => Ok(CpuidDump {
+            cpus: vec![CpuBlock {
+                cpu: None,
+                entries: read_current_cpu(),
+            }],
+        }),
+        CpuSelection::All => std::thread::scope(|scope| {
+            scope.spawn(read_all_cpus).join().unwrap_or_else(|_| {
+                Err(CpuidMaskError::PinToCpu {
+                    cpu: 0,
+                    source: io::Error::other("the CPUID reader thread stopped early"),
+                })
+            })
+        }),
+    }
+}
+
+fn read_all_cpus() -> Result<CpuidDump, CpuidMaskError> {
+    let pin_error = |cpu: usize, e: nix::Error| CpuidMaskError::PinToCpu {
+        cpu,
+        source: io::Error::from(e),
+    };
+    let allowed = sched_getaffinity(Pid::from_raw(0)).map_err(|e| pin_error(0, e))?;
+    let mut cpus = Vec::new();
+    for cpu in 0..CpuSet::count() {
+        if !allowed.is_set(cpu).unwrap_or(false) {
+            continue;
+        }
+        let mut only = CpuSet::new();
+        only.set(cpu).map_err(|e| pin_error(cpu, e))?;
+        sched_setaffinity(Pid::from_raw(0), &only).map_err(|e| pin_error(cpu, e))?;
+        cpus.push(CpuBlock {
+            cpu: u32::try_from(cpu).ok(),
+            entries: read_current_cpu(),
+        });
+    }
+    Ok(CpuidDump { cpus })
+}
+
+fn cpuid(leaf: u32, subleaf: u32) -> CpuidEntry {
+    let r = __cpuid_count(leaf, subleaf);
+    CpuidEntry {
+        leaf: Leaf(leaf),
+        subleaf: Subleaf(subleaf),
+        regs: Regs {
+            eax: r.eax,
+            ebx: r.ebx,
+            ecx: r.ecx,
+            edx: r.edx,
+        },
+    }
+}
+
+/// Every leaf of the CPU the thread runs on.
+fn read_current_cpu() -> Vec<CpuidEntry> {
+    let mut out = Vec::with_capacity(96);
+    let max_basic = cpuid(0, 0).regs.eax;
+    for leaf in 0..=max_basic.min(0xff) {
+        basic_leaf(leaf, &mut out);
+    }
+    // Xeon Phi's range: shows whatever the CPU answers, like `cpuid -r`.
+    range(0x2000_0000, 0x2000_00ff, &mut out);
+    hypervisor_leaves(&mut out);
+    let max_ext = cpuid(0x8000_0000, 0).regs.eax;
+    if (0x8000_0000..=0x8000_00ff).contains(&max_ext) {
+        for leaf in 0x8000_0000..=max_ext {
+            extended_leaf(leaf, &mut out);
+        }
+    } else {
+        out.push(cpuid(0x8000_0000, 0));
+    }
+    range(0x8086_0000, 0x8086_00ff, &mut out);
+    range(0xc000_0000, 0xc000_00ff, &mut out);
+    out
+}
+
+/// A vendor range: its base leaf, then up to the maximum it reports if that is in range.
+fn range(base: u32, limit: u32, out: &mut Vec<CpuidEntry>) {
+    let first = cpuid(base, 0);
+    let max = first.regs.eax;
+    out.push(first);
+    if (base + 1..=limit).contains(&max) {
+        for leaf in base + 1..=max {
+            out.push(cpuid(leaf, 0));
+        }
+    }
+}
+
+/// 0x40000000 and, when it is a valid hypervisor range, the next 0x100-sized ranges (Xen
+/// moves to 0x40000100 when it also offers Viridian), stopping after the first invalid one.
+fn hypervisor_leaves(out: &mut Vec<CpuidEntry>) {
+    for base in (0x4000_0000u32..0x4001_0000).step_by(0x100) {
+        let first = cpuid(base, 0);
+        let max = first.regs.eax;
+        out.push(first);
+        if !(base + 1..=base + 0xff).contains(&max) {
+            break;
+        }
+        for leaf in base + 1..=max {
+            out.push(cpuid(leaf, 0));
+        }
+    }
+}
+
+fn basic_leaf(leaf: u32, out: &mut Vec<CpuidEntry>) {
+    match leaf {
+        // Deterministic cache parameters: until the cache type field is 0.
+        4 => until(leaf, out, |e| e.regs.eax & 0x1f == 0, false),
+        // Subleaf 0 EAX gives the last subleaf.
+        7 | 0x14 | 0x17 | 0x18 | 0x1d | 0x20 | 0x23 | 0x24 => {
+            let first = cpuid(leaf, 0);
+            let max = first.regs.eax.min(MAX_SUBLEAVES - 1);
+            out.push(first);
+            out.extend((1..=max).map(|s| cpuid(leaf, s)));
+        }
+        // Topology: until the level type is 0, that level included.
+        0xb | 0x1f => until(leaf, out, |e| (e.regs.ecx >> 8) & 0xff == 0, true),
+        // XSAVE: subleaves 0 and 1, then one per supported state component.
+        0xd => {
+            let first = cpuid(leaf, 0);
+            let second = cpuid(leaf, 1);
+            let components = u64::from(first.regs.eax)
+                | (u64::from(first.regs.edx) << 32)
+                | u64::from(second.regs.ecx)
+                | (u64::from(second.regs.edx) << 32);
+            out.push(first);
+            out.push(second);
+            out.extend(
+                (2..MAX_SUBLEAVES)
+                    .filter(|s| components & (1 << s) != 0)
+                    .map(|s| cpuid(leaf, s)),
+            );
+        }
+        // Resource monitoring / allocation: subleaf 0, then one per resource bit.
+        0xf | 0x10 => {
+            let first = cpuid(leaf, 0);
+            let resources = if leaf == 0xf {
+                first.regs.edx
+            } else {
+                first.regs.ebx
+            };
+            out.push(first);
+            out.extend(
+                (1..32)
+                    .filter(|s| resources & (1 << s) != 0)
+                    .map(|s| cpuid(leaf, s)),
+            );
+        }
+        // SGX: subleaves 0 and 1, then EPC sections until an invalid one, when SGX exists.
+        0x12 => {
+            let sgx = cpuid(7, 0).regs.ebx & (1 << 2) != 0;
+            if sgx {
+                out.push(cpuid(leaf, 0));
+                out.push(cpuid(leaf, 1));
+                for s in 2..MAX_SUBLEAVES {
+                    let e = cpuid(leaf, s);
+                    if e.regs.eax & 0xf == 0 {
+                        break;
+                    }
+                    out.push(e);
+                }
+            } else {
+                out.push(cpuid(leaf, 0));
+            }
+        }
+        _ => out.push(cpuid(leaf, 0)),
+    }
+}
+
+fn extended_leaf(leaf: u32, out: &mut Vec<CpuidEntry>) {
+    match leaf {
+        // AMD cache topology: until the cache type is 0.
+        0x8000_001d => until(leaf, out, |e| e.regs.eax & 0x1f == 0, false),
+        // AMD platform QoS: subleaf 0, then one per resource bit.
+        0x8000_0020 => {
+            let first = cpuid(leaf, 0);
+            let resources = first.regs.ebx;
+            out.push(first);
+            out.extend(
+                (1..32)
+                    .filter(|s| resources & (1 << s) != 0)
+                    .map(|s| cpuid(leaf, s)),
+            );
+        }
+        // AMD extended topology: until the level type is 0, that level included.
+        0x8000_0026 => until(leaf, out, |e| (e.regs.ecx >> 8) & 0xff == 0, true),
+        _ => out.push(cpuid(leaf, 0)),
+    }
+}
+
+/// Subleaves from 0 until `end` holds; the ending subleaf is kept when `keep_end` or when it
+/// is subleaf 0 (so every leaf has at least one line).
+fn until(leaf: u32, out: &mut Vec<CpuidEntry>, end: impl Fn(&CpuidEntry) -> bool, keep_end: bool) {
+    for s in 0..MAX_SUBLEAVES {
+        let e = cpuid(leaf, s);
+        if end(&e) {
+            if keep_end || s == 0 {
+                out.push(e);
+            }
+            return;
+        }
+        out.push(e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_read_current_has_leaf0_and_leaf1() {
+        let dump = read_local(CpuSelection::Current).unwrap();
+        let block = &dump.cpus[0];
+        assert!(block.get(Leaf(0), Subleaf(0)).is_some());
+        assert!(block.get(Leaf(1), Subleaf(0)).is_some());
+    }
+
+    #[test]
+    fn test_read_all_gives_one_block_per_allowed_cpu_and_parses_back() {
+        let dump = read_local(CpuSelection::All).unwrap();
+        let allowed = sched_getaffinity(Pid::from_raw(0)).unwrap();
+        let count = (0..CpuSet::count())
+            .filter(|c| allowed.is_set(*c).unwrap_or(false))
+            .count();
+        assert_eq!(dump.cpus.len(), count);
+        let again = CpuidDump::parse(dump.to_string().as_bytes()).unwrap();
+        assert_eq!(again, dump);
+    }
+}
