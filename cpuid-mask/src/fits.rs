@@ -7,9 +7,12 @@ use crate::registers::FeatureReg;
 /// The answer of [`fits`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FitReport {
-    /// Features the guest may use on its first host that the target lacks (for negative
-    /// bits: the target sets a "removed" bit the first host does not).
+    /// Features the guest may use on its first host that the target lacks.
     pub missing: Vec<&'static Feature>,
+    /// "Removed" (negative) bits the target sets and the first host does not, such as
+    /// NO_FPU_SEL: the guest sees slightly older-style behaviour change. Xen marks these
+    /// special and tolerates them in migration, so they do not block a fit.
+    pub behaviour_changes: Vec<&'static Feature>,
     /// Vendors of both hosts when they differ (cross-vendor migration is unsupported).
     pub vendor_mismatch: Option<(String, String)>,
 }
@@ -23,7 +26,7 @@ impl FitReport {
 
 /// Checks every feature register of the hosts' dumps. Bits that mirror OS or VM state
 /// (OSXSAVE, OSPKE, HYPERVISOR) and bits Xen accumulates across a pool are not capabilities
-/// and are ignored.
+/// and are ignored; negative bits are reported as behaviour changes.
 ///
 /// ```
 /// use cpuid_mask::{fits, DumpFile, FeatureReg, HostCpu};
@@ -39,16 +42,18 @@ impl FitReport {
 /// ```
 pub fn fits(guest_host: &HostCpu, target: &HostCpu) -> FitReport {
     let mut missing = Vec::new();
+    let mut behaviour_changes = Vec::new();
     for reg in FeatureReg::ALL {
         let (guest, there) = (guest_host.value(reg), target.value(reg));
         for f in features::register_features(reg) {
-            let lacking = match f.kind {
-                FeatureKind::Feature | FeatureKind::Reserved => guest & !there,
-                FeatureKind::Negative => there & !guest,
-                _ => 0,
-            };
-            if lacking & f.mask() != 0 {
-                missing.push(f);
+            match f.kind {
+                FeatureKind::Feature | FeatureKind::Reserved if guest & !there & f.mask() != 0 => {
+                    missing.push(f);
+                }
+                FeatureKind::Negative if there & !guest & f.mask() != 0 => {
+                    behaviour_changes.push(f);
+                }
+                _ => {}
             }
         }
     }
@@ -58,6 +63,7 @@ pub fn fits(guest_host: &HostCpu, target: &HostCpu) -> FitReport {
     };
     FitReport {
         missing,
+        behaviour_changes,
         vendor_mismatch,
     }
 }

@@ -255,6 +255,7 @@ struct FitJson<'a> {
     fits: bool,
     vendor_mismatch: Option<(String, String)>,
     missing: Vec<FeatureJson>,
+    behaviour_changes: Vec<FeatureJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -317,6 +318,11 @@ fn fit(guest_host: &Path, target: &Path, out: &Output) -> Result<u8, CliError> {
                 .iter()
                 .map(|f| FeatureJson::from(*f))
                 .collect(),
+            behaviour_changes: report
+                .behaviour_changes
+                .iter()
+                .map(|f| FeatureJson::from(*f))
+                .collect(),
         })?;
         return Ok(code);
     }
@@ -348,6 +354,13 @@ fn fit(guest_host: &Path, target: &Path, out: &Output) -> Result<u8, CliError> {
                 from.name, to.name
             ));
         }
+    }
+    if !report.behaviour_changes.is_empty() {
+        text.push_str(&format!(
+            "  note: {} sets {} (a removed legacy behaviour); Xen tolerates this in migration\n",
+            to.name,
+            bit_list(&report.behaviour_changes)
+        ));
     }
     out.print(&text)?;
     Ok(code)
