@@ -1,5 +1,7 @@
 //! CLI conventions every command follows: exit codes, --json, completions, man pages, status.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{stderr, stdout, xenadm};

@@ -2,6 +2,8 @@
 //! the whole stdout must be the script's xl block, byte for byte; the files it rejects make
 //! xenadm exit 1 naming the file; usage errors exit 2.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
+
 mod common;
 
 use std::fs;

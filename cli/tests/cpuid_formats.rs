@@ -1,5 +1,7 @@
 //! The other mask formats, explain, fits, features and JSON output.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{stderr, stdout, xenadm};

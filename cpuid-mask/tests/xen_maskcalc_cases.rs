@@ -3,6 +3,8 @@
 //! rejected too (naming the file), except the one deliberate improvement: a CPU without
 //! leaf 7 is accepted with a warning.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

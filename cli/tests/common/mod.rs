@@ -1,5 +1,6 @@
 //! Helpers shared by the CLI integration tests: run the real `xenadm` binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
