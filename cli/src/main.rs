@@ -39,13 +39,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// `-v` raises the log level to info, `-vv` to debug; `-q` keeps only errors.
+/// `-v` raises the log level to info, `-vv` to debug; `XENADM_LOG` takes a full filter. With
+/// neither, no subscriber is installed: the commands report through their own output, and
+/// skipping the setup keeps start-up fast.
 fn init_logging(cli: &Cli) {
-    let level = match (cli.global.quiet, cli.global.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, _) => "debug",
+    let from_env = std::env::var_os("XENADM_LOG").is_some();
+    if cli.global.verbose == 0 && !from_env {
+        return;
+    }
+    let level = if cli.global.verbose > 1 {
+        "debug"
+    } else {
+        "info"
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("XENADM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));

@@ -77,6 +77,9 @@ impl CpuidDump {
 
 type Located = (usize, usize, ParseProblem);
 
+/// Leaves a current CPU reports (60 to 100), to size a block's vectors once.
+const TYPICAL_LEAVES: usize = 96;
+
 struct Block {
     header_line: usize,
     block: CpuBlock,
@@ -87,58 +90,65 @@ struct Block {
 fn parse_dump(input: &[u8]) -> Result<DumpFile, Located> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut line_count = 0;
-    for (index, raw) in input.split(|&b| b == b'\n').enumerate() {
+    // `str::split` finds newlines with a fast byte search; other input goes byte by byte
+    // (and is rejected as binary on its first bad line).
+    let lines: Box<dyn Iterator<Item = &[u8]>> = match std::str::from_utf8(input) {
+        Ok(text) => Box::new(text.split('\n').map(str::as_bytes)),
+        Err(_) => Box::new(input.split(|&b| b == b'\n')),
+    };
+    for (index, raw) in lines.enumerate() {
         let line_no = index + 1;
         line_count = line_no;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if let Some(col) = raw.iter().position(|&b| !is_text(b)) {
-            return Err((line_no, col + 1, ParseProblem::NotText { byte: raw[col] }));
-        }
-        let start = raw.iter().position(|b| !b.is_ascii_whitespace());
-        let Some(start) = start else { continue };
-        let end = raw
-            .iter()
-            .rposition(|b| !b.is_ascii_whitespace())
-            .map_or(raw.len(), |p| p + 1);
-        let text = &raw[start..end];
-        let mut cursor = Cursor {
-            text,
-            pos: 0,
-            base_column: start + 1,
-            line: line_no,
+        let (entry, start) = match fast_entry(raw) {
+            Some(found) => found,
+            None => match parse_line(raw, line_no)? {
+                Line::Blank => continue,
+                Line::Header(cpu) => {
+                    close_block(&blocks)?;
+                    blocks.push(Block {
+                        header_line: line_no,
+                        block: CpuBlock {
+                            cpu,
+                            entries: Vec::with_capacity(TYPICAL_LEAVES),
+                        },
+                        entry_lines: Vec::with_capacity(TYPICAL_LEAVES),
+                    });
+                    continue;
+                }
+                Line::Entry(entry, start) => (entry, start),
+            },
         };
-        if text.starts_with(b"CPU") {
-            let cpu = parse_header(&mut cursor)?;
-            close_block(&blocks)?;
-            blocks.push(Block {
-                header_line: line_no,
-                block: CpuBlock {
-                    cpu,
-                    entries: Vec::new(),
-                },
-                entry_lines: Vec::new(),
-            });
-            continue;
-        }
-        if !text.starts_with(b"0x") && !text.starts_with(b"0X") {
-            return Err((line_no, start + 1, ParseProblem::UnexpectedLine));
-        }
-        let entry = parse_entry(&mut cursor)?;
         if blocks.is_empty() {
             // Leaf lines without a header (as in libvirt's gathered data): one implicit block.
             blocks.push(Block {
                 header_line: line_no,
-                block: CpuBlock::default(),
-                entry_lines: Vec::new(),
+                block: CpuBlock {
+                    cpu: None,
+                    entries: Vec::with_capacity(TYPICAL_LEAVES),
+                },
+                entry_lines: Vec::with_capacity(TYPICAL_LEAVES),
             });
         }
         if let Some(current) = blocks.last_mut() {
-            if let Some(i) = current
+            // Dumps list leaves in ascending order, so only an out-of-order line needs the
+            // full search for an earlier duplicate.
+            let key = (entry.leaf, entry.subleaf);
+            let in_order = current
                 .block
                 .entries
-                .iter()
-                .position(|e| e.leaf == entry.leaf && e.subleaf == entry.subleaf)
-            {
+                .last()
+                .is_none_or(|last| (last.leaf, last.subleaf) < key);
+            let duplicate = if in_order {
+                None
+            } else {
+                current
+                    .block
+                    .entries
+                    .iter()
+                    .position(|e| (e.leaf, e.subleaf) == key)
+            };
+            if let Some(i) = duplicate {
                 return Err((
                     line_no,
                     start + 1,
@@ -164,6 +174,83 @@ fn parse_dump(input: &[u8]) -> Result<DumpFile, Located> {
             cpus: blocks.into_iter().map(|b| b.block).collect(),
         },
         block_lines,
+    })
+}
+
+enum Line {
+    Blank,
+    Header(Option<u32>),
+    /// The entry and the 0-based offset where its text starts.
+    Entry(CpuidEntry, usize),
+}
+
+/// Any line, with full checks and located errors.
+fn parse_line(raw: &[u8], line_no: usize) -> Result<Line, Located> {
+    if let Some(col) = raw.iter().position(|&b| !is_text(b)) {
+        return Err((line_no, col + 1, ParseProblem::NotText { byte: raw[col] }));
+    }
+    let Some(start) = raw.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Ok(Line::Blank);
+    };
+    let end = raw
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(raw.len(), |p| p + 1);
+    let text = &raw[start..end];
+    let mut cursor = Cursor {
+        text,
+        pos: 0,
+        base_column: start + 1,
+        line: line_no,
+    };
+    if text.starts_with(b"CPU") {
+        return parse_header(&mut cursor).map(Line::Header);
+    }
+    if !text.starts_with(b"0x") && !text.starts_with(b"0X") {
+        return Err((line_no, start + 1, ParseProblem::UnexpectedLine));
+    }
+    parse_entry(&mut cursor).map(|entry| Line::Entry(entry, start))
+}
+
+/// The exact layout `cpuid -r` prints (three-space indent, 8/2/8-digit hex fields), decoded
+/// without the general parser; anything else returns `None` and goes the slow, checked way.
+fn fast_entry(raw: &[u8]) -> Option<(CpuidEntry, usize)> {
+    let t = raw.strip_prefix(b"   ")?;
+    if t.len() != 76
+        || &t[0..2] != b"0x"
+        || &t[10..13] != b" 0x"
+        || &t[15..23] != b": eax=0x"
+        || &t[31..38] != b" ebx=0x"
+        || &t[46..53] != b" ecx=0x"
+        || &t[61..68] != b" edx=0x"
+    {
+        return None;
+    }
+    Some((
+        CpuidEntry {
+            leaf: Leaf(hex_field(&t[2..10])?),
+            subleaf: Subleaf(hex_field(&t[13..15])?),
+            regs: Regs {
+                eax: hex_field(&t[23..31])?,
+                ebx: hex_field(&t[38..46])?,
+                ecx: hex_field(&t[53..61])?,
+                edx: hex_field(&t[68..76])?,
+            },
+        },
+        3,
+    ))
+}
+
+/// Up to 8 hex digits, all valid, or `None`.
+fn hex_field(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |acc, &b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some((acc << 4) | u32::from(d))
     })
 }
 
@@ -216,29 +303,33 @@ impl Cursor<'_> {
     /// `0x` followed by 1 to 8 hex digits.
     fn hex32(&mut self, what: &'static str) -> Result<u32, Located> {
         let rest = &self.text[self.pos..];
-        if !(rest.starts_with(b"0x") || rest.starts_with(b"0X")) {
+        if rest.len() < 2 || rest[0] != b'0' || (rest[1] | 0x20) != b'x' {
             return Err(self.error(ParseProblem::BadHex { what }));
         }
-        let digits = rest[2..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric())
-            .count();
+        let mut value: u32 = 0;
+        let mut digits = 0;
+        for &b in &rest[2..] {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ if b.is_ascii_alphanumeric() => {
+                    self.pos += 2 + digits;
+                    return Err(self.error(ParseProblem::BadHex { what }));
+                }
+                _ => break,
+            };
+            if digits == 8 {
+                return Err(self.error(ParseProblem::TooWide { what }));
+            }
+            value = (value << 4) | u32::from(digit);
+            digits += 1;
+        }
         if digits == 0 {
             return Err(self.error(ParseProblem::BadHex { what }));
         }
-        let mut value: u64 = 0;
-        for (i, b) in rest[2..2 + digits].iter().enumerate() {
-            let Some(d) = (*b as char).to_digit(16) else {
-                self.pos += 2 + i;
-                return Err(self.error(ParseProblem::BadHex { what }));
-            };
-            if i >= 8 {
-                return Err(self.error(ParseProblem::TooWide { what }));
-            }
-            value = (value << 4) | u64::from(d);
-        }
         self.pos += 2 + digits;
-        u32::try_from(value).map_err(|_| self.error(ParseProblem::TooWide { what }))
+        Ok(value)
     }
 }
 
@@ -407,6 +498,35 @@ mod tests {
             problem(&format!("{LINE1} extra")).2,
             ParseProblem::TrailingText
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn test_fast_path_agrees_with_full_parser(
+            leaf in proptest::prelude::any::<u32>(),
+            subleaf in 0u32..0x100,
+            regs in proptest::prelude::any::<[u32; 4]>(),
+            upper in proptest::prelude::any::<bool>(),
+        ) {
+            let entry = CpuidEntry {
+                leaf: Leaf(leaf),
+                subleaf: Subleaf(subleaf),
+                regs: Regs { eax: regs[0], ebx: regs[1], ecx: regs[2], edx: regs[3] },
+            };
+            let line = if upper {
+                format!(
+                    "   0x{leaf:08X} 0x{subleaf:02X}: eax=0x{:08X} ebx=0x{:08X} ecx=0x{:08X} edx=0x{:08X}",
+                    regs[0], regs[1], regs[2], regs[3]
+                )
+            } else {
+                format!("   {entry}")
+            };
+            let fast = fast_entry(line.as_bytes());
+            let Ok(Line::Entry(slow, start)) = parse_line(line.as_bytes(), 1) else {
+                return Err(proptest::test_runner::TestCaseError::fail("full parser rejected"));
+            };
+            proptest::prop_assert_eq!(fast, Some((slow, start)));
+        }
     }
 
     #[test]
