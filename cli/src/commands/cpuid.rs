@@ -146,24 +146,12 @@ fn mask(
         MaskFormat::Xl => out.print(&render::xl::render(&mask))?,
         MaskFormat::XlNames => {
             let named = render::xl_names::render(&mask);
-            if !named.unnamed.is_empty() {
-                out.warn(format_args!(
-                    "{} masked bit(s) have no xl.cfg name and are left out: {}; use --format xl for a complete mask",
-                    named.unnamed.len(),
-                    bit_list(&named.unnamed)
-                ));
-            }
+            warn_left_out(out, "xl.cfg", &named.unnamed);
             out.print(&named.text)?;
         }
         MaskFormat::Libvirt => {
             let xml = render::libvirt::render(&mask);
-            if !xml.unnamed.is_empty() {
-                out.warn(format_args!(
-                    "{} masked bit(s) have no libvirt name and are left out: {}; use --format xl for a complete mask",
-                    xml.unnamed.len(),
-                    bit_list(&xml.unnamed)
-                ));
-            }
+            warn_left_out(out, "libvirt", &xml.unnamed);
             if !xml.rejected_by_libxl.is_empty() {
                 out.warn(format_args!(
                     "libvirt's libxl driver hands these names to libxl unchanged and libxl does not know them, so such a domain will not start under libvirt+libxl: {}; use xl with --format xl-names there",
@@ -178,6 +166,17 @@ fn mask(
         }
     }
     Ok(0)
+}
+
+/// Masked bits a named format cannot express are reported, never dropped silently.
+fn warn_left_out(out: &Output, format: &str, unnamed: &[&Feature]) {
+    if !unnamed.is_empty() {
+        out.warn(format_args!(
+            "{} masked bit(s) have no {format} name and are left out: {}; use --format xl for a complete mask",
+            unnamed.len(),
+            bit_list(unnamed)
+        ));
+    }
 }
 
 /// `1.ecx bit 11 (sdbg), ...`
