@@ -1,0 +1,581 @@
+//! `xenadm boot ...`: Xen boot parameters in /etc/default/grub (shown with their sources,
+//! validated, edited safely), grub.cfg regeneration and entries, and the saved default.
+
+mod render;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use grub_cfg::{
+    BootConfig, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig, SetOptions, Severity,
+    WriteOptions, XenVariable, XenVersion, grub_cfg_path, installed_xen,
+};
+use serde::Serialize;
+
+use super::status::{Section, row};
+use crate::error::{CliError, EXIT_FAILURE};
+use crate::output::Output;
+
+/// `xenadm boot [--root DIR] ...`
+#[derive(Debug, Args)]
+pub struct BootArgs {
+    /// Act on the system mounted at DIR (a rescue mount or a chroot) instead of this one.
+    #[arg(long, default_value = "/", global = true, value_name = "DIR")]
+    pub root: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: BootCommand,
+}
+
+/// `xenadm boot ...`
+#[derive(Debug, Subcommand)]
+pub enum BootCommand {
+    /// The Xen boot variables with the file:line each comes from, and the Xen options as Xen
+    /// reads them.
+    Show,
+    /// Set Xen options in GRUB_CMDLINE_XEN (or GRUB_CMDLINE_XEN_DEFAULT), in the file that
+    /// really wins; an option already there is replaced in place.
+    Set(SetArgs),
+    /// Remove Xen options (every occurrence, with or without `no-`).
+    Unset(UnsetArgs),
+    /// Validate the Xen options against the documented options of the installed Xen.
+    /// Exit 1 when there are errors.
+    Check(CheckArgs),
+    /// Regenerate grub.cfg with the distribution's grub-mkconfig or grub2-mkconfig, then list
+    /// the Xen entries it made.
+    Mkconfig(MkconfigArgs),
+    /// List the boot entries of grub.cfg: Xen entries with hypervisor, Xen and dom0 arguments.
+    Entries(EntriesArgs),
+    /// Show or set the default entry saved in grubenv.
+    Default(DefaultArgs),
+}
+
+/// `xenadm boot set`
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Xen options: NAME, no-NAME or NAME=VALUE.
+    #[arg(required = true, value_name = "OPT[=VAL]")]
+    pub options: Vec<String>,
+    /// Edit GRUB_CMDLINE_XEN_DEFAULT (normal entries only, not recovery).
+    #[arg(long)]
+    pub default: bool,
+    /// Set options even when validation finds errors.
+    #[arg(long)]
+    pub force: bool,
+    /// The Xen release to validate against [default: the installed one, else 4.17].
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub xen_version: Option<XenVersion>,
+    /// Show the change without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not keep `<file>.xenadm-bak`.
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+/// `xenadm boot unset`
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// Option names.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Edit GRUB_CMDLINE_XEN_DEFAULT.
+    #[arg(long)]
+    pub default: bool,
+    /// Show the change without writing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not keep `<file>.xenadm-bak`.
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+/// `xenadm boot check`
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The Xen release whose option table to use [default: the installed one, else 4.17].
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub xen_version: Option<XenVersion>,
+}
+
+/// `xenadm boot mkconfig`
+#[derive(Debug, Args)]
+pub struct MkconfigArgs {
+    /// Print the command instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `xenadm boot entries`
+#[derive(Debug, Args)]
+pub struct EntriesArgs {
+    /// The grub.cfg [default: /boot/grub/grub.cfg or /boot/grub2/grub.cfg under --root].
+    pub file: Option<PathBuf>,
+    /// Also list entries that do not boot Xen.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `xenadm boot default`
+#[derive(Debug, Args)]
+pub struct DefaultArgs {
+    /// The entry: a title, an id, a number or a `>` path (as GRUB_DEFAULT takes them).
+    pub entry: Option<String>,
+    /// Boot it only at the next boot (next_entry, like grub-reboot).
+    #[arg(long)]
+    pub once: bool,
+    /// Save it even when grub.cfg is missing or has no such entry.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not keep `grubenv.xenadm-bak`.
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+fn parse_version(s: &str) -> Result<XenVersion, String> {
+    s.parse().map_err(|e: GrubCfgError| e.to_string())
+}
+
+/// Runs one `xenadm boot` subcommand.
+pub fn run(args: &BootArgs, out: &Output) -> Result<u8, CliError> {
+    let root = args.root.as_path();
+    match &args.command {
+        BootCommand::Show => show(root, out),
+        BootCommand::Set(a) => set(root, a, out),
+        BootCommand::Unset(a) => unset(root, a, out),
+        BootCommand::Check(a) => check(root, a.xen_version, out),
+        BootCommand::Mkconfig(a) => mkconfig(root, a, out),
+        BootCommand::Entries(a) => entries(root, a, out),
+        BootCommand::Default(a) => default(root, a, out),
+    }
+}
+
+fn variable(default: bool) -> XenVariable {
+    if default {
+        XenVariable::XenDefault
+    } else {
+        XenVariable::Xen
+    }
+}
+
+/// The option table: given, else the installed Xen's, else 4.17.
+fn table(root: &Path, given: Option<XenVersion>) -> (XenVersion, String) {
+    match (given, installed_xen(root)) {
+        (Some(v), _) => (v, format!("Xen {v} table (--xen-version)")),
+        (
+            None,
+            Some(InstalledXen {
+                release,
+                table,
+                evidence,
+                ..
+            }),
+        ) => (
+            table,
+            format!("Xen {table} table, for Xen {release} ({evidence})"),
+        ),
+        (None, None) => (
+            XenVersion::V4_17,
+            "Xen 4.17 table (no installed Xen found; use --xen-version)".to_string(),
+        ),
+    }
+}
+
+fn notes(config: &BootConfig, out: &Output) {
+    for note in config.notes() {
+        out.warn(format_args!("{}: later values {}", note.at, note.reason));
+    }
+}
+
+fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
+    let config = BootConfig::load(root)?;
+    let (version, _) = table(root, None);
+    let report = render::show(&config, version);
+    if out.json {
+        out.print_json(&report)?;
+    } else {
+        notes(&config, out);
+        out.print(&render::show_text(&report))?;
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Serialize)]
+struct EditJson<'a> {
+    #[serde(flatten)]
+    edit: &'a grub_cfg::Edit,
+    dry_run: bool,
+    written: Vec<grub_cfg::WriteReport>,
+}
+
+fn finish_edit(
+    edit: &grub_cfg::Edit,
+    dry_run: bool,
+    backup: bool,
+    out: &Output,
+) -> Result<u8, CliError> {
+    for warning in &edit.warnings {
+        out.warn(warning);
+    }
+    let written = if dry_run || edit.is_noop() {
+        Vec::new()
+    } else {
+        let mut options = WriteOptions::default();
+        options.backup = backup;
+        edit.apply(&options)?
+    };
+    if out.json {
+        out.print_json(&EditJson {
+            edit,
+            dry_run,
+            written,
+        })?;
+    } else {
+        out.print(&render::edit_text(edit, dry_run, &written))?;
+    }
+    Ok(0)
+}
+
+fn set(root: &Path, args: &SetArgs, out: &Output) -> Result<u8, CliError> {
+    let config = BootConfig::load(root)?;
+    let mut options = SetOptions::default();
+    options.variable = variable(args.default);
+    options.xen_version = table(root, args.xen_version).0;
+    options.force = args.force;
+    let opts: Vec<&str> = args.options.iter().map(String::as_str).collect();
+    let edit = config.plan_set(&opts, &options)?;
+    if args.force {
+        for opt in &opts {
+            if let Ok(option) = grub_cfg::validate_token(opt) {
+                for finding in grub_cfg::xen::check_option(options.xen_version, &option) {
+                    if finding.severity == Severity::Error {
+                        out.warn(format_args!("--force: {finding}"));
+                    }
+                }
+            }
+        }
+    }
+    finish_edit(&edit, args.dry_run, !args.no_backup, out)
+}
+
+fn unset(root: &Path, args: &UnsetArgs, out: &Output) -> Result<u8, CliError> {
+    let config = BootConfig::load(root)?;
+    let names: Vec<&str> = args.names.iter().map(String::as_str).collect();
+    let edit = config.plan_unset(&names, variable(args.default))?;
+    finish_edit(&edit, args.dry_run, !args.no_backup, out)
+}
+
+fn check(root: &Path, given: Option<XenVersion>, out: &Output) -> Result<u8, CliError> {
+    let config = BootConfig::load(root)?;
+    let (version, why) = table(root, given);
+    let report = config.check(version);
+    let errors = report.count(Severity::Error);
+    if out.json {
+        out.print_json(&render::CheckJson {
+            table: &why,
+            errors,
+            warnings: report.count(Severity::Warning),
+            report: &report,
+        })?;
+    } else {
+        notes(&config, out);
+        out.print(&render::check_text(&report, &why))?;
+    }
+    Ok(if errors > 0 { EXIT_FAILURE } else { 0 })
+}
+
+fn mkconfig(root: &Path, args: &MkconfigArgs, out: &Output) -> Result<u8, CliError> {
+    let tool = Mkconfig::find(root)?;
+    if args.dry_run {
+        if out.json {
+            out.print_json(&tool)?;
+        } else {
+            out.print(&format!("{}\n", tool.command_line()))?;
+        }
+        return Ok(0);
+    }
+    let run = tool.run()?;
+    if !out.json {
+        for line in run.stderr.lines() {
+            out.warn(format_args!("{}: {line}", tool.program.display()));
+        }
+    }
+    let menu = Menu::read(&tool.output_on_host())?;
+    if out.json {
+        out.print_json(&render::MkconfigJson {
+            command: tool.command_line(),
+            output: tool.output_on_host(),
+            xen_entries: menu.xen_entries(),
+        })?;
+    } else {
+        let mut text = format!(
+            "wrote {} ({})\n",
+            tool.output_on_host().display(),
+            tool.command_line()
+        );
+        text.push_str(&render::entries_text(&menu, false, None));
+        out.print(&text)?;
+    }
+    Ok(0)
+}
+
+fn entries(root: &Path, args: &EntriesArgs, out: &Output) -> Result<u8, CliError> {
+    let path = args.file.clone().unwrap_or_else(|| grub_cfg_path(root));
+    let menu = Menu::read(&path)?;
+    let env = GrubEnv::for_root(root).ok();
+    let default = render::booted_default(&menu, env.as_ref());
+    if out.json {
+        let list: Vec<&grub_cfg::MenuEntry> = menu
+            .entries()
+            .into_iter()
+            .filter(|e| args.all || e.is_xen())
+            .collect();
+        out.print_json(&render::EntriesJson {
+            path: &path,
+            default: default.as_ref().map(|(spec, _)| spec.as_str()),
+            entries: list,
+        })?;
+    } else {
+        out.print(&render::entries_text(
+            &menu,
+            args.all,
+            default.as_ref().map(|(_, e)| *e),
+        ))?;
+    }
+    Ok(0)
+}
+
+fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError> {
+    let mut env = GrubEnv::for_root(root)?;
+    let config = BootConfig::load(root).ok();
+    let grub_default = config.as_ref().map(|c| c.variable("GRUB_DEFAULT"));
+    let menu_path = grub_cfg_path(root);
+    let menu = Menu::read(&menu_path);
+    let Some(entry) = &args.entry else {
+        let menu = menu.ok();
+        let report = render::default_report(grub_default, &env, menu.as_ref());
+        if out.json {
+            out.print_json(&report)?;
+        } else {
+            out.print(&render::default_text(&report))?;
+        }
+        return Ok(0);
+    };
+    let spec = match (&menu, args.force) {
+        (Ok(menu), _) => match menu.entry_spec(entry) {
+            Ok((spec, _)) => spec,
+            Err(_) if args.force => entry.clone(),
+            Err(e) => return Err(e.into()),
+        },
+        (Err(_), true) => entry.clone(),
+        (Err(e), false) => {
+            return Err(CliError::Boot(match e {
+                GrubCfgError::NotFound { path } => GrubCfgError::UnknownEntry {
+                    entry: entry.clone(),
+                    path: path.clone(),
+                },
+                _ => GrubCfgError::UnknownEntry {
+                    entry: entry.clone(),
+                    path: menu_path.clone(),
+                },
+            }));
+        }
+    };
+    if &spec != entry {
+        out.warn(format_args!(
+            "saving {spec:?}, the full path GRUB needs to find {entry:?}"
+        ));
+    }
+    if args.once {
+        env.set("next_entry", &spec)?;
+    } else {
+        // As grub-set-default does.
+        env.unset("prev_saved_entry");
+        env.unset("next_entry");
+        env.set("saved_entry", &spec)?;
+        if let Some(var) = &grub_default
+            && var.value.as_deref() != Some("saved")
+        {
+            out.warn(format_args!(
+                "GRUB_DEFAULT is {} ({}): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`",
+                var.value
+                    .as_deref()
+                    .map_or("not set".to_string(), |v| format!("{v:?}")),
+                var.source
+                    .as_ref()
+                    .map_or("default".to_string(), ToString::to_string),
+            ));
+        }
+    }
+    let mut options = WriteOptions::default();
+    options.backup = !args.no_backup;
+    let report = env.write(&options)?;
+    if out.json {
+        out.print_json(&render::DefaultSetJson {
+            variable: if args.once {
+                "next_entry"
+            } else {
+                "saved_entry"
+            },
+            value: &spec,
+            written: report,
+        })?;
+    } else {
+        out.print(&format!(
+            "{}={spec}\nwrote {} in place\n",
+            if args.once {
+                "next_entry"
+            } else {
+                "saved_entry"
+            },
+            env.path().display()
+        ))?;
+    }
+    Ok(0)
+}
+
+/// The Boot section of `xenadm status`: the Xen options in force and what `check` finds.
+pub fn status_section() -> Section {
+    status_section_for(Path::new("/"))
+}
+
+fn status_section_for(root: &Path) -> Section {
+    let config = match BootConfig::load(root) {
+        Ok(c) => c,
+        Err(e) => {
+            return Section {
+                key: "boot",
+                title: "Boot",
+                rows: vec![row("xen options", format!("unavailable: {e}"))],
+                json: serde_json::json!({ "unavailable": e.to_string() }),
+            };
+        }
+    };
+    let (version, why) = table(root, None);
+    let report = config.check(version);
+    let line: Vec<&str> = report
+        .options
+        .iter()
+        .map(|o| o.option.raw.as_str())
+        .collect();
+    let errors = report.count(Severity::Error);
+    let warnings = report.count(Severity::Warning);
+    let mut rows = vec![row(
+        "xen options",
+        if line.is_empty() {
+            "none set (GRUB_CMDLINE_XEN, GRUB_CMDLINE_XEN_DEFAULT)".to_string()
+        } else {
+            line.join(" ")
+        },
+    )];
+    let problems = match (errors, warnings) {
+        (0, 0) => format!("no problems ({why})"),
+        _ => format!(
+            "{errors} error(s), {warnings} warning(s): see `xenadm boot check`{}",
+            report
+                .findings
+                .iter()
+                .find(|f| f.finding.severity >= Severity::Warning)
+                .map(|f| format!("; first: {f}"))
+                .unwrap_or_default()
+        ),
+    };
+    rows.push(row("check", problems));
+    let grub_default = config.variable("GRUB_DEFAULT");
+    rows.push(row(
+        "default",
+        grub_default
+            .value
+            .clone()
+            .unwrap_or_else(|| "unknown (computed)".to_string()),
+    ));
+    Section {
+        key: "boot",
+        title: "Boot",
+        rows,
+        json: serde_json::json!({
+            "xen_options": line,
+            "table": why,
+            "errors": errors,
+            "warnings": warnings,
+            "findings": report.findings,
+            "grub_default": grub_default.value,
+        }),
+    }
+}
+
+/// What the administrator can do about an error.
+pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
+    match err {
+        GrubCfgError::NotFound { path } if path.ends_with("grub.cfg") => Some(
+            "generate it with `xenadm boot mkconfig`, or give the file: `xenadm boot entries FILE`",
+        ),
+        GrubCfgError::NotFound { .. } | GrubCfgError::Read { .. } => Some(
+            "is GRUB installed here? For a mounted system (rescue, chroot) give its root with --root DIR",
+        ),
+        GrubCfgError::Parse { path, .. } if path.ends_with("grub.cfg") => {
+            Some("regenerate grub.cfg with `xenadm boot mkconfig`")
+        }
+        GrubCfgError::Parse { .. } => Some(
+            "fix the shell syntax at that line (grub-mkconfig would fail on it too); `sh -n FILE` checks a file",
+        ),
+        GrubCfgError::Opaque { .. } => Some(
+            "the value is computed by shell code xenadm does not run: edit that line by hand, or put the Xen options in a plain GRUB_CMDLINE_XEN=\"...\" line",
+        ),
+        GrubCfgError::NotEditable { .. } => Some(
+            "edit that line by hand; xenadm only edits plain, unconditional assignments whose options are written out",
+        ),
+        GrubCfgError::InvalidOption { .. } => Some(
+            "check the name and value (`xenadm boot check` lists the problems); --force sets it anyway",
+        ),
+        GrubCfgError::BadXenVersion { .. } => Some("give a Xen release such as 4.17 or 4.22"),
+        GrubCfgError::Changed { .. } => {
+            Some("another program changed the file meanwhile: run the command again")
+        }
+        GrubCfgError::Write { .. } => Some(
+            "check that the file system is writable (is /boot mounted read-only? `mount -o remount,rw /boot`)",
+        ),
+        GrubCfgError::EditVerification { .. } => Some(
+            "xenadm refused its own edit; please report this with the file, and edit by hand meanwhile",
+        ),
+        GrubCfgError::GrubEnv { .. } => Some(
+            "recreate the block with `grub-editenv FILE create` (it must be exactly 1024 bytes), then set the default again",
+        ),
+        GrubCfgError::NoMkconfig { .. } => Some(
+            "install GRUB's tools: grub-common (Debian, Ubuntu), grub2-tools (Fedora), grub2 (SUSE)",
+        ),
+        GrubCfgError::Spawn { .. } => {
+            Some("check that grub-mkconfig (and chroot, with --root) can run")
+        }
+        GrubCfgError::Program { .. } => {
+            Some("see its message above; the previous grub.cfg is still in place")
+        }
+        GrubCfgError::UnknownEntry { .. } | GrubCfgError::AmbiguousEntry { .. } => Some(
+            "list the entries with `xenadm boot entries --all`; give a title path `A>B>C` or a number path `1>2`",
+        ),
+        GrubCfgError::NotARegularFile { .. } => Some("give a file, not a folder"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_status_section_never_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let section = status_section_for(dir.path());
+        assert!(section.rows[0].1.starts_with("unavailable: "));
+        let etc = dir.path().join("etc/default");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("grub"), "GRUB_CMDLINE_XEN=\"dom0-mem=1G\"\n").unwrap();
+        let section = status_section_for(dir.path());
+        assert_eq!(section.rows[0].1, "dom0-mem=1G");
+        assert!(
+            section.rows[1].1.starts_with("1 error(s)"),
+            "{:?}",
+            section.rows
+        );
+    }
+}

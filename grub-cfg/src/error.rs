@@ -1,0 +1,301 @@
+//! The crate's error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate. Each variant names where: the file, and for
+/// parse errors the line and column (1-based).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GrubCfgError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A file that must exist does not.
+    #[error("{} does not exist", path.display())]
+    NotFound {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The path exists but is a folder or another non-regular file.
+    #[error("{} is not a regular file", path.display())]
+    NotARegularFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The text cannot be parsed (shell syntax of /etc/default/grub, GRUB script of
+    /// grub.cfg).
+    #[error("{}:{line}:{column}: {problem}", path.display())]
+    Parse {
+        /// The file (or `<input>` for in-memory text).
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// 1-based byte column in that line.
+        column: usize,
+        /// What is wrong there.
+        problem: ParseProblem,
+    },
+    /// A grubenv file is malformed.
+    #[error("{}{}: {problem}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    GrubEnv {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line, when the problem is on one line.
+        line: Option<usize>,
+        /// What is wrong.
+        problem: GrubEnvProblem,
+    },
+    /// The variable's value is computed by shell code xenadm does not evaluate (command
+    /// substitution, a condition, a sourced script), so it cannot be edited safely.
+    #[error("{}:{line}: {variable} {reason}", path.display())]
+    Opaque {
+        /// The variable.
+        variable: String,
+        /// The file that decides it.
+        path: PathBuf,
+        /// 1-based line there.
+        line: usize,
+        /// Why xenadm cannot know or edit it.
+        reason: String,
+    },
+    /// The assignment that wins cannot be edited in place (for example it is inside an `if`).
+    #[error("{}:{line}: cannot edit {variable}: {reason}", path.display())]
+    NotEditable {
+        /// The variable.
+        variable: String,
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the assignment.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+    /// A Xen option given on the command line is malformed or fails validation.
+    #[error("invalid Xen option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option as given.
+        option: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The Xen version given is not one of the known tables.
+    #[error("unknown Xen version {given:?}: expected e.g. 4.17 or 4.22")]
+    BadXenVersion {
+        /// The text given.
+        given: String,
+    },
+    /// The file changed on disk between reading and writing: nothing was written.
+    #[error("{} changed since it was read; nothing was written", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Writing (temp file, backup, rename or sync) failed. The original file is intact.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// After an edit the file no longer gives the intended value: nothing was written.
+    #[error(
+        "{}: after the edit {variable} would be {found:?}, not {expected:?}; nothing was written",
+        path.display()
+    )]
+    EditVerification {
+        /// The file.
+        path: PathBuf,
+        /// The variable.
+        variable: String,
+        /// The value the edit should give.
+        expected: String,
+        /// What re-reading the edited text gives.
+        found: String,
+    },
+    /// Neither grub-mkconfig nor grub2-mkconfig was found under the root.
+    #[error("neither grub-mkconfig nor grub2-mkconfig found under {}", root.display())]
+    NoMkconfig {
+        /// The system root searched.
+        root: PathBuf,
+    },
+    /// A program could not be started.
+    #[error("cannot run {program}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A program exited with a failure.
+    #[error("{program} failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(": {}", stderr.trim_end()) })]
+    Program {
+        /// The program.
+        program: String,
+        /// Its exit status, as text.
+        status: String,
+        /// The last lines of its stderr.
+        stderr: String,
+    },
+    /// A menu entry given by the user is not in grub.cfg.
+    #[error("{}: no menu entry {entry:?}", path.display())]
+    UnknownEntry {
+        /// The entry as given.
+        entry: String,
+        /// The grub.cfg searched.
+        path: PathBuf,
+    },
+    /// A menu entry title or id given by the user matches several entries.
+    #[error("{}: {entry:?} matches {count} menu entries", path.display())]
+    AmbiguousEntry {
+        /// The entry as given.
+        entry: String,
+        /// The grub.cfg searched.
+        path: PathBuf,
+        /// How many match.
+        count: usize,
+    },
+}
+
+/// What is wrong at a parse error's location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseProblem {
+    /// A NUL byte (binary data).
+    Binary,
+    /// Bytes that are not UTF-8.
+    NotUtf8,
+    /// A `'` with no closing `'`.
+    UnterminatedSingleQuote,
+    /// A `"` with no closing `"`.
+    UnterminatedDoubleQuote,
+    /// A `` ` `` with no closing `` ` ``.
+    UnterminatedBackquote,
+    /// `$(` with no closing `)`.
+    UnterminatedCommandSubstitution,
+    /// `${` with no closing `}`.
+    UnterminatedParameter,
+    /// `$((` with no closing `))`.
+    UnterminatedArithmetic,
+    /// A here-document without its end line.
+    UnterminatedHereDoc {
+        /// The delimiter word.
+        delimiter: String,
+    },
+    /// A backslash at the very end of the file, or a continuation line with nothing after it.
+    ContinuationAtEof,
+    /// `${...}` that is not a valid parameter expansion.
+    BadSubstitution,
+    /// A compound command (`if`, `while`, `{`, `menuentry ... {`) that is never closed.
+    Unclosed {
+        /// The opening keyword.
+        keyword: &'static str,
+        /// What would close it.
+        expected: &'static str,
+    },
+    /// A token where it cannot appear.
+    Unexpected {
+        /// What was found.
+        found: String,
+        /// What was expected instead.
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for ParseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseProblem::Binary => f.write_str("NUL byte: this is binary data, not a text file"),
+            ParseProblem::NotUtf8 => f.write_str("bytes that are not UTF-8 text"),
+            ParseProblem::UnterminatedSingleQuote => {
+                f.write_str("unterminated quote: this ' has no closing '")
+            }
+            ParseProblem::UnterminatedDoubleQuote => {
+                f.write_str("unterminated quote: this \" has no closing \"")
+            }
+            ParseProblem::UnterminatedBackquote => {
+                f.write_str("unterminated command substitution: this ` has no closing `")
+            }
+            ParseProblem::UnterminatedCommandSubstitution => {
+                f.write_str("unterminated command substitution: this $( has no closing )")
+            }
+            ParseProblem::UnterminatedParameter => {
+                f.write_str("unterminated parameter expansion: this ${ has no closing }")
+            }
+            ParseProblem::UnterminatedArithmetic => {
+                f.write_str("unterminated arithmetic expansion: this $(( has no closing ))")
+            }
+            ParseProblem::UnterminatedHereDoc { delimiter } => {
+                write!(f, "here-document without its end line {delimiter:?}")
+            }
+            ParseProblem::ContinuationAtEof => f.write_str(
+                "line continuation (backslash at end of line) with no line after it: the file is cut short",
+            ),
+            ParseProblem::BadSubstitution => f.write_str("bad parameter expansion ${...}"),
+            ParseProblem::Unclosed { keyword, expected } => {
+                write!(f, "`{keyword}` is never closed: expected `{expected}`")
+            }
+            ParseProblem::Unexpected { found, expected } => {
+                write!(f, "unexpected {found}: expected {expected}")
+            }
+        }
+    }
+}
+
+/// What is wrong with a grubenv file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrubEnvProblem {
+    /// Not exactly 1024 bytes.
+    WrongSize {
+        /// The size found.
+        size: u64,
+    },
+    /// The first line is not `# GRUB Environment Block`.
+    NoHeader,
+    /// A line that is neither a comment nor `name=value`.
+    BadLine,
+    /// Bytes that are not UTF-8 text.
+    NotUtf8,
+    /// A variable name that GRUB cannot store (empty, or with `=`, `#` or a newline).
+    BadName {
+        /// The name.
+        name: String,
+    },
+    /// The variables do not fit into the 1024-byte block.
+    Full {
+        /// Bytes the content would need.
+        needed: usize,
+    },
+}
+
+impl fmt::Display for GrubEnvProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrubEnvProblem::WrongSize { size } => write!(
+                f,
+                "a GRUB environment block must be exactly 1024 bytes, this one has {size}"
+            ),
+            GrubEnvProblem::NoHeader => {
+                f.write_str("does not start with the `# GRUB Environment Block` header")
+            }
+            GrubEnvProblem::BadLine => f.write_str("line is neither a comment nor name=value"),
+            GrubEnvProblem::NotUtf8 => f.write_str("bytes that are not UTF-8 text"),
+            GrubEnvProblem::BadName { name } => write!(f, "{name:?} is not a valid variable name"),
+            GrubEnvProblem::Full { needed } => write!(
+                f,
+                "the variables need {needed} bytes, more than the 1024-byte block holds"
+            ),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! GRUB boot configuration for Xen hosts: read and safely edit `/etc/default/grub`, validate
+//! the Xen hypervisor options in it, list the boot entries of `grub.cfg`, and edit `grubenv`.
+//!
+//! * [`DefaultGrub`]: one shell file grub-mkconfig sources, kept byte for byte. Printing an
+//!   unedited file gives back the same bytes; an edit changes only the value of one variable.
+//! * [`BootConfig`]: `/etc/default/grub` plus Debian's `/etc/default/grub.d/*.cfg` drop-ins
+//!   evaluated in sourcing order (statically: nothing is executed), each value with the
+//!   file:line it comes from; the Xen options of `GRUB_CMDLINE_XEN(_DEFAULT)`;
+//!   [`BootConfig::plan_set`] / [`BootConfig::plan_unset`] edit the file that really wins,
+//!   and [`Edit::apply`] writes safely (temp file, fsync, rename, fsync folder, mode and owner
+//!   kept, backup, refused when the file changed since it was read).
+//! * [`xen`]: how Xen splits and reads its command line, the documented option tables of
+//!   Xen 4.17 and 4.22 (`data/`), and validation with "did you mean".
+//! * [`Menu`]: grub.cfg's entries and submenus, with the hypervisor, Xen arguments and dom0
+//!   kernel of Xen entries; GRUB's resolution of `default`/`saved_entry`.
+//! * [`GrubEnv`]: the 1024-byte environment block, edited in place like `grub-editenv`.
+//! * [`Mkconfig`]: runs the distribution's grub-mkconfig or grub2-mkconfig.
+//!
+//! Every parser is total: any input gives a value or a [`GrubCfgError`] naming the file and
+//! line. The library never prints.
+//!
+//! # Example
+//!
+//! ```
+//! use std::path::Path;
+//! use grub_cfg::{BootConfig, DefaultGrub, SetOptions, XenVariable};
+//!
+//! let text = "GRUB_DEFAULT=0\n# Xen\nGRUB_CMDLINE_XEN=\"dom0_mem=4G,max:4G loglvl=all\"\n";
+//! let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub"))?;
+//! let config = BootConfig::from_files(vec![file], None)?;
+//! let options = config.xen_options(XenVariable::Xen).unwrap_or_default();
+//! assert_eq!(options[0].option.name, "dom0_mem");
+//! assert_eq!(options[0].source.as_ref().map(|s| s.line), Some(3));
+//!
+//! let edit = config.plan_set(&["dom0_mem=8G,max:8G", "iommu=1"], &SetOptions::default())?;
+//! assert_eq!(edit.after, ["dom0_mem=8G,max:8G", "loglvl=all", "iommu=1"]);
+//! assert_eq!(
+//!     edit.files[0].new_text(),
+//!     "GRUB_DEFAULT=0\n# Xen\nGRUB_CMDLINE_XEN=\"dom0_mem=8G,max:8G loglvl=all iommu=1\"\n"
+//! );
+//! // A typo is refused, with a suggestion.
+//! let err = config.plan_set(&["dom0-mem=8G"], &SetOptions::default()).unwrap_err();
+//! assert!(err.to_string().contains("did you mean dom0_mem"));
+//! # Ok::<(), grub_cfg::GrubCfgError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod config;
+mod default_grub;
+mod error;
+mod eval;
+mod grubenv;
+mod menu;
+mod mkconfig;
+mod sh;
+mod text;
+mod write;
+pub mod xen;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use config::{
+    BOOT_VARIABLES, BootConfig, CheckReport, DEFAULT_GRUB, DEFAULT_GRUB_D, Edit, FileEdit,
+    LocatedFinding, SetOptions, SourceLine, SourcedOption, UnknownValue, Variable, XenVariable,
+    validate_token,
+};
+pub use default_grub::{Assignment, DefaultGrub};
+pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
+pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
+pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
+pub use mkconfig::{Mkconfig, MkconfigRun};
+pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
+pub use xen::{Finding, FindingKind, Severity, XenOption, XenParam, XenVersion};
+
+/// The grub.cfg of the system at `root`: `/boot/grub/grub.cfg` or `/boot/grub2/grub.cfg`,
+/// whichever exists (the first when neither does).
+pub fn grub_cfg_path(root: &Path) -> PathBuf {
+    for candidate in ["/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"] {
+        let path = text::in_root(root, candidate);
+        if path.exists() {
+            return text::resolve_in_root(root, &path);
+        }
+    }
+    text::in_root(root, "/boot/grub/grub.cfg")
+}
+
+/// The Xen release installed on the system at `root`, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct InstalledXen {
+    /// `major.minor` found.
+    pub release: String,
+    /// The option table used for it.
+    pub table: XenVersion,
+    /// Where it was read (`/sys/hypervisor/version`, `/boot/xen-4.17-amd64.gz`).
+    pub evidence: String,
+}
+
+/// The running hypervisor's version (`/sys/hypervisor/version/{major,minor}` below `root`),
+/// else the newest `/boot/xen-<version>*` image.
+pub fn installed_xen(root: &Path) -> Option<InstalledXen> {
+    let read = |rel: &str| fs::read_to_string(text::in_root(root, rel)).ok();
+    if let (Some(major), Some(minor)) = (
+        read("/sys/hypervisor/version/major"),
+        read("/sys/hypervisor/version/minor"),
+    ) && let (Ok(major), Ok(minor)) = (major.trim().parse::<u32>(), minor.trim().parse::<u32>())
+        && major == 4
+    {
+        return Some(InstalledXen {
+            release: format!("{major}.{minor}"),
+            table: XenVersion::for_release(major, minor),
+            evidence: "/sys/hypervisor/version".to_string(),
+        });
+    }
+    let boot = fs::read_dir(text::in_root(root, "/boot")).ok()?;
+    boot.filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let version = name.strip_prefix("xen-")?;
+            if name.starts_with("xen-syms") {
+                return None;
+            }
+            let (major, minor) = xen::parse_release(version)?;
+            Some(((major, minor), name))
+        })
+        .max()
+        .map(|((major, minor), name)| InstalledXen {
+            release: format!("{major}.{minor}"),
+            table: XenVersion::for_release(major, minor),
+            evidence: format!("/boot/{name}"),
+        })
+}
