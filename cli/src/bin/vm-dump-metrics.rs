@@ -1,0 +1,106 @@
+//! `vm-dump-metrics`: drop-in replacement for upstream's guest-side reader. Prints the metrics
+//! document exactly as upstream does (the raw document from the disk, or the virtio answer).
+//!
+//! Options as upstream (`-b`, `-i`, `-x`, `-d FILE`/`--dest FILE`/`--dest=FILE`, `-v`), plus
+//! `--disk PATH` to read an image or device directly, `--port PATH` and `--timeout SECONDS`.
+//! Unlike upstream it reads disks smaller than 64 KiB and gives up on a disk that stays busy.
+
+#![forbid(unsafe_code)]
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use vhostmd::{ProbeOptions, ReadOptions, VhostmdError, find_disk, read_disk};
+
+/// Print the host metrics vhostmd provides to this guest.
+#[derive(Debug, Parser)]
+#[command(name = "vm-dump-metrics", version, about, long_about = None)]
+struct Args {
+    /// Read the metrics disk only.
+    #[arg(short = 'b', long = "vbd")]
+    vbd: bool,
+    /// Read the virtio-serial port only.
+    #[arg(short = 'i', long = "virtio")]
+    virtio: bool,
+    /// Read xenstore only (not supported).
+    #[arg(short = 'x', long = "xenstore")]
+    xenstore: bool,
+    /// Write the metrics to FILE instead of stdout.
+    #[arg(short = 'd', long = "dest", value_name = "FILE")]
+    dest: Option<PathBuf>,
+    /// Accepted for compatibility; no effect.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Read this image or device instead of probing /sys/block.
+    #[arg(long, value_name = "PATH")]
+    disk: Option<PathBuf>,
+    /// The virtio-serial port.
+    #[arg(long, value_name = "PATH", default_value = vhostmd::virtio::GUEST_PORT)]
+    port: PathBuf,
+    /// Give up after this many seconds (busy disk, silent port).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "vm-dump-metrics: error: {}",
+                vhostmd::log::chain(&err)
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), VhostmdError> {
+    let timeout = Duration::from_secs(args.timeout);
+    let bytes = if args.xenstore {
+        return Err(VhostmdError::VmSource {
+            source_name: "xenstore",
+            message: "the xenstore transport is not supported; use -b (disk) or -i (virtio)".into(),
+        });
+    } else if args.virtio {
+        vhostmd::virtio::request_metrics(&args.port, timeout)?
+    } else if args.vbd || args.disk.is_some() {
+        vbd(args, timeout)?
+    } else {
+        match vbd(args, timeout) {
+            Ok(bytes) => bytes,
+            Err(disk_err) => {
+                vhostmd::virtio::request_metrics(&args.port, timeout).map_err(|_| disk_err)?
+            }
+        }
+    };
+    match &args.dest {
+        Some(path) => std::fs::write(path, &bytes).map_err(|source| VhostmdError::Write {
+            path: path.clone(),
+            source,
+        }),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes)
+                .and_then(|()| out.flush())
+                .map_err(|source| VhostmdError::Write {
+                    path: PathBuf::from("<stdout>"),
+                    source,
+                })
+        }
+    }
+}
+
+fn vbd(args: &Args, timeout: Duration) -> Result<Vec<u8>, VhostmdError> {
+    let path = match &args.disk {
+        Some(p) => p.clone(),
+        None => find_disk(&ProbeOptions::default())?,
+    };
+    let options = ReadOptions::with_timeout(timeout, Duration::from_millis(100));
+    Ok(read_disk(&path, &options)?.document)
+}

@@ -1,0 +1,257 @@
+//! The `vhostmd` binary as a daemon: update timing, SIGHUP reload, SIGTERM exit, pid file,
+//! injection-proof actions, `--check-config`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vhostmd::{ReadOptions, read_disk};
+
+fn vhostmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vhostmd"))
+}
+
+fn config(dir: &Path, period: u32, metrics: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?>\n<vhostmd>\n  <globals>\n    <disk><name>d</name><path>{}/disk</path><size unit=\"k\">64</size></disk>\n    <update_period>{period}</update_period>\n    <path>/usr/bin:/bin</path>\n    <transport>vbd</transport>\n  </globals>\n  <metrics>\n{metrics}\n  </metrics>\n</vhostmd>\n",
+        dir.display()
+    )
+}
+
+fn metric(name: &str, action: &str) -> String {
+    format!(
+        "    <metric type=\"string\" context=\"vm\"><name>{name}</name><action>{action}</action></metric>"
+    )
+}
+
+fn host_metric(name: &str, action: &str) -> String {
+    format!(
+        "    <metric type=\"string\" context=\"host\"><name>{name}</name><action>{action}</action></metric>"
+    )
+}
+
+/// Polls `check` every 20 ms until it holds or `secs` pass.
+fn wait_for(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+fn wait_exit(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vhostmd did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn value(disk: &Path, name: &str) -> Option<String> {
+    let content = read_disk(
+        disk,
+        &ReadOptions::with_timeout(Duration::from_secs(2), Duration::from_millis(20)),
+    )
+    .ok()?;
+    let doc = content.metrics().ok()?;
+    doc.host(name).ok().map(|m| m.value.clone())
+}
+
+struct Daemon {
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(conf_text: &str, extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("vhostmd.conf");
+        std::fs::write(
+            &conf,
+            conf_text.replace("@DIR@", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let child = vhostmd()
+            .args(["-d", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path().join("pid"))
+            .args(["--vm-source", "none"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Daemon { child, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn test_one_update_per_period_then_clean_exit_on_sigterm() {
+    let conf = config(
+        Path::new("@DIR@"),
+        1,
+        &host_metric(
+            "Stamp",
+            "date +%s%N &gt;&gt; @DIR@/stamps; wc -l &lt; @DIR@/stamps",
+        ),
+    );
+    let mut d = Daemon::start(&conf, &[]);
+    let stamps = d.path("stamps");
+    let lines = || {
+        std::fs::read_to_string(&stamps)
+            .map(|t| {
+                t.lines()
+                    .map(|l| l.parse::<u128>().unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    wait_for(10, "4 updates", || lines().len() >= 4);
+    assert!(d.path("pid").exists());
+    signal(&d.child, "-TERM");
+    let status = wait_exit(&mut d.child, 10);
+    assert!(status.success(), "{status}");
+    assert!(!d.path("pid").exists(), "pid file removed at exit");
+    let stamps = lines();
+    // Upstream bursts hundreds of updates per period; here each period gives one.
+    assert!(stamps.len() <= 5, "{} updates", stamps.len());
+    for pair in stamps.windows(2) {
+        let ms = (pair[1] - pair[0]) / 1_000_000;
+        assert!((800..=1500).contains(&ms), "updates {ms} ms apart");
+    }
+    assert_eq!(
+        value(&d.path("disk"), "Stamp").as_deref(),
+        Some(&*format!("{}\n", stamps.len()))
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(d.child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(
+        err.contains("xl block-attach <domain> 'format=raw, vdev=xvdb, access=ro, target="),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_sighup_reloads_the_configuration() {
+    let conf = config(Path::new("@DIR@"), 1, &host_metric("Word", "printf one"));
+    let mut d = Daemon::start(&conf, &[]);
+    let disk = d.path("disk");
+    wait_for(10, "the first update", || {
+        value(&disk, "Word").as_deref() == Some("one")
+    });
+    let new = config(d.dir.path(), 1, &host_metric("Word", "printf two"));
+    std::fs::write(d.path("vhostmd.conf"), new).unwrap();
+    signal(&d.child, "-HUP");
+    wait_for(10, "the reloaded value", || {
+        value(&disk, "Word").as_deref() == Some("two")
+    });
+    // A broken configuration on reload keeps the old one running.
+    std::fs::write(d.path("vhostmd.conf"), "<vhostmd>").unwrap();
+    signal(&d.child, "-HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(d.child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(value(&disk, "Word").as_deref(), Some("two"));
+    signal(&d.child, "-TERM");
+    assert!(wait_exit(&mut d.child, 10).success());
+}
+
+#[test]
+fn test_hostile_vm_name_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let pwned = dir.path().join("pwned");
+    let vms = dir.path().join("vms");
+    std::fs::write(&vms, format!("7\tx;touch {}\tuuid-7\n", pwned.display())).unwrap();
+    let conf = dir.path().join("c.conf");
+    std::fs::write(
+        &conf,
+        config(
+            dir.path(),
+            1,
+            &[
+                metric("N", "echo NAME"),
+                metric("Q", "echo \"NAME\" 'VMID'"),
+            ]
+            .join("\n"),
+        ),
+    )
+    .unwrap();
+    let status = vhostmd()
+        .args(["-d", "--once", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path().join("pid"))
+        .arg("--vms")
+        .arg(&vms)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(!pwned.exists(), "the VM name ran a command");
+    let doc = read_disk(&dir.path().join("disk"), &ReadOptions::default())
+        .unwrap()
+        .metrics()
+        .unwrap();
+    let name = format!("x;touch {}\n", pwned.display());
+    assert_eq!(doc.vm("N", "uuid-7").unwrap().value, name);
+    assert_eq!(
+        doc.vm("Q", "uuid-7").unwrap().value,
+        name.replace('\n', " 7\n")
+    );
+}
+
+#[test]
+fn test_check_config_and_bad_config_at_start() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vhostmd/tests/data");
+    let ok = vhostmd()
+        .arg("--check-config")
+        .arg(data.join("golden.conf"))
+        .output()
+        .unwrap();
+    assert!(ok.status.success());
+    let bad = vhostmd()
+        .arg("--check-config")
+        .arg(data.join("invalid/bad-unit.conf"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = common::stderr(&bad);
+    assert!(err.contains("bad-unit.conf:15:7:"), "{err}");
+    let start = vhostmd()
+        .args(["-d", "-f"])
+        .arg(data.join("invalid/bad-type.conf"))
+        .output()
+        .unwrap();
+    assert_eq!(start.status.code(), Some(1));
+    assert!(common::stderr(&start).contains("bad-type.conf:30:"));
+}

@@ -1,0 +1,553 @@
+//! The crate's error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::config::Context;
+
+/// Everything that can go wrong in this crate. Each variant names where: the file or device,
+/// and for parse errors the line, column (both 1-based) and byte offset.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VhostmdError {
+    /// A file or device could not be opened or read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file or device.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A file or device could not be created or written.
+    #[error("cannot write {}", path.display())]
+    Write {
+        /// The file or device.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The text is not well-formed XML.
+    #[error("{}:{line}:{column}: {problem}", path.display())]
+    Xml {
+        /// The file (`<metrics>` for a metrics document, `<action NAME>` for action output).
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based byte column in that line.
+        column: usize,
+        /// 0-based byte offset.
+        offset: usize,
+        /// What is wrong there.
+        problem: XmlProblem,
+    },
+    /// The configuration breaks a rule of `vhostmd.dtd` or a value rule of the daemon.
+    #[error("{}:{line}:{column}: {problem}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based byte column in that line.
+        column: usize,
+        /// 0-based byte offset.
+        offset: usize,
+        /// What is wrong there.
+        problem: ConfigProblem,
+    },
+    /// The metrics disk header or content is unusable.
+    #[error("{}: {problem}", path.display())]
+    Disk {
+        /// The image or device.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: DiskProblem,
+    },
+    /// The metrics disk stayed busy, or kept changing, until the reader gave up.
+    #[error(
+        "{}: the metrics disk stayed busy or kept changing for {waited_ms} ms ({attempts} attempts)",
+        path.display()
+    )]
+    DiskUnstable {
+        /// The image or device.
+        path: PathBuf,
+        /// How long the reader waited.
+        waited_ms: u64,
+        /// How many reads it tried.
+        attempts: u32,
+    },
+    /// No block device under the probe root starts with the `mvbd` signature.
+    #[error("no metrics disk found: none of {devices} block devices under {} starts with \"mvbd\"", root.display())]
+    NoMetricsDisk {
+        /// The folder listing block devices (normally `/sys/block`).
+        root: PathBuf,
+        /// How many entries were probed.
+        devices: usize,
+    },
+    /// The metrics document is larger than the disk can hold.
+    #[error(
+        "the metrics document is {length_bytes} bytes, larger than the {capacity_bytes} bytes the disk holds"
+    )]
+    DocumentTooLarge {
+        /// Document size.
+        length_bytes: usize,
+        /// Disk size minus the 16-byte header.
+        capacity_bytes: usize,
+    },
+    /// A metric's action failed; the metric is left out of this update.
+    #[error("metric {metric}: {problem}")]
+    Action {
+        /// The metric name.
+        metric: String,
+        /// What went wrong.
+        problem: ActionProblem,
+    },
+    /// A system call or program the daemon needs failed.
+    #[error("{what}")]
+    System {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: io::Error,
+    },
+    /// The VM list could not be read.
+    #[error("cannot list virtual machines from {source_name}: {message}")]
+    VmSource {
+        /// Which source (e.g. `libvirt (virsh)`).
+        source_name: &'static str,
+        /// What failed.
+        message: String,
+    },
+    /// A virtio-serial request or channel failed.
+    #[error("virtio channel {}: {message}", path.display())]
+    Virtio {
+        /// The channel socket or port.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// The pid file names a running process.
+    #[error("{} names process {pid}, which is running: is vhostmd already running?", path.display())]
+    AlreadyRunning {
+        /// The pid file.
+        path: PathBuf,
+        /// The running process.
+        pid: i32,
+    },
+    /// The user given to drop privileges to is unusable.
+    #[error("cannot run as user {user}: {message}")]
+    User {
+        /// The user name.
+        user: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No metric with that name (and context) is in the document.
+    #[error("no metric named {name:?} with context {context}")]
+    MetricNotFound {
+        /// The name asked for.
+        name: String,
+        /// The context asked for.
+        context: Context,
+    },
+    /// A metric value does not convert to the type asked for.
+    #[error("metric {name:?}: value {value:?} is not a valid {wanted}")]
+    MetricValue {
+        /// The metric name.
+        name: String,
+        /// Its value text.
+        value: String,
+        /// The type asked for.
+        wanted: &'static str,
+    },
+}
+
+/// A well-formedness problem in XML text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum XmlProblem {
+    /// The text ends inside a construct.
+    UnexpectedEnd {
+        /// What was open.
+        inside: &'static str,
+    },
+    /// A specific character or token was expected.
+    Expected {
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// An end tag does not match the open element.
+    MismatchedEndTag {
+        /// The open element.
+        open: String,
+        /// The end tag found.
+        found: String,
+    },
+    /// An end tag without an open element.
+    UnmatchedEndTag {
+        /// The end tag found.
+        found: String,
+    },
+    /// A `&` that does not start a known entity or character reference.
+    BadReference,
+    /// A `<` inside an attribute value.
+    LtInAttribute,
+    /// The same attribute twice on one element.
+    DuplicateAttribute {
+        /// The attribute.
+        name: String,
+    },
+    /// Text or a second element outside the root element.
+    OutsideRoot,
+    /// No root element.
+    NoRoot,
+    /// Bytes that are not UTF-8, or a character XML does not allow.
+    BadCharacter,
+    /// `]]>` in text.
+    CdataEndInText,
+    /// Elements nested deeper than the parser allows.
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// The input is larger than the parser accepts.
+    TooLarge {
+        /// The limit in bytes.
+        limit_bytes: usize,
+    },
+}
+
+impl fmt::Display for XmlProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            XmlProblem::UnexpectedEnd { inside } => write!(f, "the text ends inside {inside}"),
+            XmlProblem::Expected { expected } => write!(f, "expected {expected}"),
+            XmlProblem::MismatchedEndTag { open, found } => {
+                write!(f, "end tag </{found}> does not match the open <{open}>")
+            }
+            XmlProblem::UnmatchedEndTag { found } => {
+                write!(f, "end tag </{found}> without a start tag")
+            }
+            XmlProblem::BadReference => f.write_str(
+                "`&` must start &amp; &lt; &gt; &quot; &apos; or a character reference (unescaped `&`?)",
+            ),
+            XmlProblem::LtInAttribute => f.write_str("`<` is not allowed in an attribute value"),
+            XmlProblem::DuplicateAttribute { name } => {
+                write!(f, "attribute {name} appears twice")
+            }
+            XmlProblem::OutsideRoot => f.write_str("content after the root element"),
+            XmlProblem::NoRoot => f.write_str("no root element"),
+            XmlProblem::BadCharacter => {
+                f.write_str("invalid UTF-8 or a control character XML does not allow")
+            }
+            XmlProblem::CdataEndInText => f.write_str("`]]>` is not allowed in text"),
+            XmlProblem::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
+            XmlProblem::TooLarge { limit_bytes } => {
+                write!(f, "larger than {limit_bytes} bytes")
+            }
+        }
+    }
+}
+
+/// A configuration rule that is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// The XML itself is malformed.
+    Xml(XmlProblem),
+    /// The root element is not `<vhostmd>`, or the DOCTYPE names another root.
+    WrongRoot {
+        /// The name found.
+        found: String,
+    },
+    /// An element the DTD does not allow here.
+    UnexpectedElement {
+        /// The element found.
+        found: String,
+        /// Its parent.
+        parent: &'static str,
+        /// What the DTD allows at this point.
+        expected: String,
+    },
+    /// A required child element is missing.
+    MissingElement {
+        /// The parent element.
+        parent: &'static str,
+        /// What the DTD requires at this point.
+        expected: String,
+    },
+    /// Text where the DTD allows only elements.
+    UnexpectedText {
+        /// The element.
+        element: &'static str,
+    },
+    /// A child element inside a text-only element.
+    ElementInText {
+        /// The text-only element.
+        element: &'static str,
+    },
+    /// A required attribute is missing.
+    MissingAttribute {
+        /// The element.
+        element: &'static str,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// An attribute the DTD does not declare.
+    UnknownAttribute {
+        /// The element.
+        element: &'static str,
+        /// The attribute.
+        attribute: String,
+    },
+    /// An attribute value outside its enumeration.
+    BadAttributeValue {
+        /// The attribute.
+        attribute: &'static str,
+        /// The value found.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// A number is missing or malformed.
+    BadNumber {
+        /// The element.
+        element: &'static str,
+        /// The text found.
+        value: String,
+    },
+    /// A size unit other than k/K or m/M.
+    BadUnit {
+        /// The unit found.
+        unit: String,
+    },
+    /// The disk size is outside 1 KiB..256 MiB.
+    SizeOutOfRange {
+        /// The size asked for.
+        size_bytes: u64,
+    },
+    /// `update_period` below 1 second.
+    PeriodTooShort {
+        /// The period given.
+        seconds: i64,
+    },
+    /// A `builtin` action on a metric no native collector provides.
+    UnknownBuiltin {
+        /// The metric name.
+        name: String,
+    },
+    /// A transport this build cannot serve.
+    UnsupportedTransport {
+        /// The transport.
+        transport: String,
+    },
+    /// A `group` metric without variables, or variables on another type.
+    BadVariables,
+    /// The file is larger than a configuration can be.
+    TooLarge {
+        /// The limit in bytes.
+        limit_bytes: usize,
+    },
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigProblem::Xml(p) => p.fmt(f),
+            ConfigProblem::WrongRoot { found } => {
+                write!(f, "the root element must be <vhostmd>, not <{found}>")
+            }
+            ConfigProblem::UnexpectedElement {
+                found,
+                parent,
+                expected,
+            } => write!(
+                f,
+                "<{found}> is not allowed here in <{parent}>: expected {expected}"
+            ),
+            ConfigProblem::MissingElement { parent, expected } => {
+                write!(f, "<{parent}> is missing {expected}")
+            }
+            ConfigProblem::UnexpectedText { element } => {
+                write!(f, "text is not allowed directly in <{element}>")
+            }
+            ConfigProblem::ElementInText { element } => {
+                write!(f, "<{element}> holds text only, not elements")
+            }
+            ConfigProblem::MissingAttribute { element, attribute } => {
+                write!(f, "<{element}> needs the attribute {attribute}")
+            }
+            ConfigProblem::UnknownAttribute { element, attribute } => {
+                write!(f, "<{element}> has no attribute {attribute} in vhostmd.dtd")
+            }
+            ConfigProblem::BadAttributeValue {
+                attribute,
+                value,
+                allowed,
+            } => write!(f, "{attribute}={value:?} is not one of {allowed}"),
+            ConfigProblem::BadNumber { element, value } => {
+                write!(f, "<{element}> must be a whole number, not {value:?}")
+            }
+            ConfigProblem::BadUnit { unit } => {
+                write!(f, "size unit {unit:?} is not k (KiB) or m (MiB)")
+            }
+            ConfigProblem::SizeOutOfRange { size_bytes } => write!(
+                f,
+                "disk size {size_bytes} bytes is outside 1 KiB (1024) .. 256 MiB (268435456)"
+            ),
+            ConfigProblem::PeriodTooShort { seconds } => {
+                write!(f, "update_period {seconds} must be at least 1 second")
+            }
+            ConfigProblem::UnknownBuiltin { name } => {
+                write!(f, "no built-in collector is named {name:?}")
+            }
+            ConfigProblem::UnsupportedTransport { transport } => write!(
+                f,
+                "transport {transport:?} is not supported (vbd and virtio are; xenstore is not)"
+            ),
+            ConfigProblem::BadVariables => f.write_str(
+                "a group metric needs <variable> elements, and only a group metric may have them",
+            ),
+            ConfigProblem::TooLarge { limit_bytes } => {
+                write!(f, "the file is larger than {limit_bytes} bytes")
+            }
+        }
+    }
+}
+
+/// What is wrong with a metrics disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DiskProblem {
+    /// Fewer than 16 bytes.
+    TooShortForHeader {
+        /// Bytes available.
+        size_bytes: u64,
+    },
+    /// The first 4 bytes are not `mvbd`.
+    BadSignature {
+        /// The 4 bytes found.
+        found: [u8; 4],
+    },
+    /// The header's length runs past the end of the disk.
+    LengthPastEnd {
+        /// The header's length field.
+        length_bytes: u32,
+        /// Disk size.
+        size_bytes: u64,
+    },
+    /// The document does not parse as XML.
+    BadDocument(XmlProblem),
+}
+
+impl fmt::Display for DiskProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiskProblem::TooShortForHeader { size_bytes } => {
+                write!(f, "{size_bytes} bytes is too short for the 16-byte header")
+            }
+            DiskProblem::BadSignature { found } => write!(
+                f,
+                "no \"mvbd\" signature (found {:02x} {:02x} {:02x} {:02x}): not a metrics disk",
+                found[0], found[1], found[2], found[3]
+            ),
+            DiskProblem::LengthPastEnd {
+                length_bytes,
+                size_bytes,
+            } => write!(
+                f,
+                "header length {length_bytes} runs past the end of the {size_bytes}-byte disk (corrupt or truncated)"
+            ),
+            DiskProblem::BadDocument(p) => write!(f, "the metrics document is not valid XML: {p}"),
+        }
+    }
+}
+
+/// Why a metric's action gave no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ActionProblem {
+    /// `/bin/sh` could not be started.
+    Spawn {
+        /// The OS error.
+        message: String,
+    },
+    /// The action exited with a non-zero status (upstream omits the metric too).
+    Failed {
+        /// Exit code, if it exited.
+        code: Option<i32>,
+        /// Signal, if it was killed.
+        signal: Option<i32>,
+    },
+    /// The action ran longer than its timeout and was killed.
+    TimedOut {
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// The action printed more than the drain limit and was killed.
+    TooMuchOutput {
+        /// The limit.
+        limit_bytes: usize,
+    },
+    /// A substituted value cannot be quoted safely at that place of the command.
+    UnsafeSubstitution {
+        /// The token (NAME, VMID, UUID, CONNECT).
+        token: &'static str,
+    },
+    /// An `xml` metric printed something that is not valid `<metric>` elements.
+    BadXml {
+        /// Why.
+        message: String,
+    },
+    /// A native collector could not read its source.
+    Native {
+        /// Why.
+        message: String,
+    },
+}
+
+impl fmt::Display for ActionProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionProblem::Spawn { message } => write!(f, "cannot start /bin/sh: {message}"),
+            ActionProblem::Failed {
+                code: Some(code), ..
+            } => write!(f, "the action exited with status {code}"),
+            ActionProblem::Failed {
+                signal: Some(sig), ..
+            } => write!(f, "the action was killed by signal {sig}"),
+            ActionProblem::Failed { .. } => f.write_str("the action failed"),
+            ActionProblem::TimedOut { timeout_ms } => {
+                write!(
+                    f,
+                    "the action ran longer than {timeout_ms} ms and was killed"
+                )
+            }
+            ActionProblem::TooMuchOutput { limit_bytes } => write!(
+                f,
+                "the action printed more than {limit_bytes} bytes and was killed"
+            ),
+            ActionProblem::UnsafeSubstitution { token } => write!(
+                f,
+                "the value for {token} cannot be quoted safely at its place in the action (here-document?); not run"
+            ),
+            ActionProblem::BadXml { message } => {
+                write!(f, "the output is not valid <metric> XML: {message}")
+            }
+            ActionProblem::Native { message } => write!(f, "built-in collector: {message}"),
+        }
+    }
+}
+
+impl VhostmdError {
+    /// A [`VhostmdError::System`] from an OS error.
+    pub(crate) fn system(what: impl Into<String>, source: impl Into<io::Error>) -> VhostmdError {
+        VhostmdError::System {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+}
