@@ -1,0 +1,1027 @@
+//! `xenadm image ...`: real usage and overcommit, extent maps, safe growth with loop-device
+//! refresh, and the loop devices of an image.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use sparse_img::{
+    ByteSize, Contents, ExtentMap, GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget,
+    ImageUsage, LoopDevice, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
+};
+
+use super::status::{Section, row};
+use crate::error::CliError;
+use crate::output::{Output, columns};
+
+/// Where Xen images live unless paths are given.
+pub const DEFAULT_FOLDER: &str = "/var/lib/xen/images";
+
+/// `xenadm image ...`
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Real usage per image (apparent size, allocated bytes, extents) and per filesystem (free
+    /// space, and whether the images could outgrow it).
+    Usage(UsageArgs),
+    /// The extent list of an image: data, holes and unwritten (fallocated) ranges.
+    Map(MapArgs),
+    /// Grow a raw image safely (never shrinks, never writes below the old end), then let its
+    /// loop devices see the new size.
+    Grow(GrowArgs),
+    /// The loop devices backed by an image, as `losetup -j` prints them.
+    Loops(LoopsArgs),
+}
+
+/// `xenadm image usage`
+#[derive(Debug, Args)]
+pub struct UsageArgs {
+    /// Image files or folders of images [default: /var/lib/xen/images].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Sizes only: do not map extents (faster with many images).
+    #[arg(long)]
+    pub no_extents: bool,
+    /// How many levels of subfolders to look into.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub depth: usize,
+}
+
+/// `xenadm image map`
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The image.
+    pub path: PathBuf,
+    /// How to map it.
+    #[arg(long, value_enum, default_value_t = MapMethodArg::Auto)]
+    pub method: MapMethodArg,
+}
+
+/// `xenadm image map --method`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MapMethodArg {
+    /// FIEMAP, or SEEK_DATA/SEEK_HOLE where the filesystem has no FIEMAP.
+    Auto,
+    /// FIEMAP only (tells unwritten ranges apart).
+    Fiemap,
+    /// SEEK_DATA/SEEK_HOLE only (unwritten ranges show as holes).
+    SeekData,
+}
+
+/// `xenadm image grow`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("size").required(true).args(["to", "by"])))]
+pub struct GrowArgs {
+    /// The raw image file.
+    pub path: PathBuf,
+    /// New total size: bytes, K/M/G/T or KiB/MiB/GiB/TiB (binary, as dd and qemu-img read
+    /// them), KB/MB/GB/TB (decimal). `--to 16000M` is dd's `bs=1M seek=16000`.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub to: Option<ByteSize>,
+    /// Grow by this much (same units).
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub by: Option<ByteSize>,
+    /// Make the new range a hole (instant, uses no space until the guest writes).
+    /// Default: keep the image's nature (sparse stays sparse, allocated stays allocated).
+    #[arg(long, conflicts_with = "allocate")]
+    pub sparse: bool,
+    /// Reserve the new range now (fallocate; zeros are written where unsupported).
+    #[arg(long)]
+    pub allocate: bool,
+    /// Write zeros over the new range (slow; for tests of interrupted growth).
+    #[arg(long, hide = true, conflicts_with_all = ["sparse", "allocate"])]
+    pub zero_fill: bool,
+    /// Do not refresh the loop devices backed by the image.
+    #[arg(long)]
+    pub no_loop: bool,
+    /// Check everything and say what would be done, changing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Treat the file as raw even if its first bytes look like a qcow2 (or other) header: a
+    /// guest can write such bytes to its own disk.
+    #[arg(long)]
+    pub assume_raw: bool,
+}
+
+/// `xenadm image loops`
+#[derive(Debug, Args)]
+pub struct LoopsArgs {
+    /// The image.
+    pub path: PathBuf,
+}
+
+/// Runs one `xenadm image` subcommand.
+pub fn run(command: &ImageCommand, out: &Output) -> Result<u8, CliError> {
+    match command {
+        ImageCommand::Usage(args) => usage(args, out),
+        ImageCommand::Map(args) => map(args, out),
+        ImageCommand::Grow(args) => grow(args, out),
+        ImageCommand::Loops(args) => loops(args, out),
+    }
+}
+
+/// `16 GiB`
+fn human(bytes: u64) -> String {
+    ByteSize::from_bytes(bytes).to_string()
+}
+
+/// The overcommit sentence for a filesystem.
+fn overcommit_line(shortfall_bytes: u64, mount_point: &Path) -> String {
+    format!(
+        "if these guests fill their disks the host needs {} more than it has on {}: they will get I/O errors",
+        human(shortfall_bytes),
+        mount_point.display()
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// usage
+
+#[derive(Debug, Serialize)]
+struct ImageJson<'a> {
+    path: &'a Path,
+    format: &'static str,
+    size_bytes: u64,
+    virtual_size_bytes: Option<u64>,
+    allocated_bytes: u64,
+    allocated_percent: u64,
+    sparse: bool,
+    could_grow_bytes: u64,
+    map_source: Option<&'static str>,
+    data_extents: Option<u64>,
+    hole_extents: Option<u64>,
+    unwritten_extents: Option<u64>,
+    data_bytes: Option<u64>,
+    hole_bytes: Option<u64>,
+    unwritten_bytes: Option<u64>,
+}
+
+impl<'a> From<&'a ImageUsage> for ImageJson<'a> {
+    fn from(image: &'a ImageUsage) -> ImageJson<'a> {
+        let ext = image.extents;
+        ImageJson {
+            path: &image.path,
+            format: image.format.name(),
+            size_bytes: image.size_bytes,
+            virtual_size_bytes: image.virtual_size_bytes,
+            allocated_bytes: image.allocated_bytes,
+            allocated_percent: image.allocated_percent(),
+            sparse: image.is_sparse(),
+            could_grow_bytes: image.could_grow_bytes(),
+            map_source: image.map_source.map(|s| s.name()),
+            data_extents: ext.map(|e| e.data_extents),
+            hole_extents: ext.map(|e| e.hole_extents),
+            unwritten_extents: ext.map(|e| e.unwritten_extents),
+            data_bytes: ext.map(|e| e.data_bytes),
+            hole_bytes: ext.map(|e| e.hole_bytes),
+            unwritten_bytes: ext.map(|e| e.unwritten_bytes),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FilesystemJson<'a> {
+    mount_point: &'a Path,
+    device: u64,
+    total_bytes: u64,
+    free_bytes: u64,
+    image_count: u64,
+    size_bytes: u64,
+    allocated_bytes: u64,
+    could_grow_bytes: u64,
+    shortfall_bytes: u64,
+    overcommitted: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct SkippedJson {
+    path: PathBuf,
+    error: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UsageJson<'a> {
+    images: Vec<ImageJson<'a>>,
+    filesystems: Vec<FilesystemJson<'a>>,
+    skipped: Vec<SkippedJson>,
+}
+
+fn usage_json(report: &UsageReport) -> UsageJson<'_> {
+    UsageJson {
+        images: report.images.iter().map(ImageJson::from).collect(),
+        filesystems: report
+            .filesystems
+            .iter()
+            .map(|fs| FilesystemJson {
+                mount_point: &fs.mount_point,
+                device: fs.device,
+                total_bytes: fs.space.total_bytes,
+                free_bytes: fs.space.free_bytes,
+                image_count: fs.image_count,
+                size_bytes: fs.size_bytes,
+                allocated_bytes: fs.allocated_bytes,
+                could_grow_bytes: fs.could_grow_bytes,
+                shortfall_bytes: fs.shortfall_bytes(),
+                overcommitted: fs.is_overcommitted(),
+            })
+            .collect(),
+        skipped: report
+            .skipped
+            .iter()
+            .map(|s| SkippedJson {
+                path: s.path.clone(),
+                error: s.error.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn usage(args: &UsageArgs, out: &Output) -> Result<u8, CliError> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(DEFAULT_FOLDER)]
+    } else {
+        args.paths.clone()
+    };
+    let mut options = UsageOptions::default();
+    options.extents = !args.no_extents;
+    options.max_depth = args.depth;
+    let report = sparse_img::usage(&paths, &options)?;
+    for skipped in &report.skipped {
+        out.warn(format_args!("skipped: {}", skipped.error));
+    }
+    if out.json {
+        out.print_json(&usage_json(&report))?;
+    } else {
+        out.print(&usage_text(&report))?;
+    }
+    Ok(0)
+}
+
+fn usage_text(report: &UsageReport) -> String {
+    let mut text = String::new();
+    if report.images.is_empty() {
+        text.push_str("no images found\n");
+        return text;
+    }
+    let mut rows = vec![
+        [
+            "IMAGE",
+            "FORMAT",
+            "SIZE",
+            "VIRTUAL",
+            "ALLOCATED",
+            "%",
+            "SPARSE",
+            "DATA",
+            "HOLES",
+            "UNWRITTEN",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let count = |n: Option<u64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
+    for image in &report.images {
+        let ext = image.extents;
+        rows.push(vec![
+            image.path.display().to_string(),
+            image.format.name().to_string(),
+            human(image.size_bytes),
+            image
+                .virtual_size_bytes
+                .map_or_else(|| "?".to_string(), human),
+            human(image.allocated_bytes),
+            format!("{}%", image.allocated_percent()),
+            if image.is_sparse() { "yes" } else { "no" }.to_string(),
+            count(ext.map(|e| e.data_extents)),
+            count(ext.map(|e| e.hole_extents)),
+            count(ext.map(|e| e.unwritten_extents)),
+        ]);
+    }
+    text.push_str(&columns(&rows));
+    text.push('\n');
+    let mut rows = vec![
+        [
+            "FILESYSTEM",
+            "SIZE",
+            "FREE",
+            "IMAGES",
+            "ALLOCATED",
+            "COULD GROW",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for fs in &report.filesystems {
+        rows.push(vec![
+            fs.mount_point.display().to_string(),
+            human(fs.space.total_bytes),
+            human(fs.space.free_bytes),
+            fs.image_count.to_string(),
+            human(fs.allocated_bytes),
+            human(fs.could_grow_bytes),
+        ]);
+    }
+    text.push_str(&columns(&rows));
+    for fs in &report.filesystems {
+        if fs.is_overcommitted() {
+            let _ = writeln!(
+                text,
+                "overcommitted: {}",
+                overcommit_line(fs.shortfall_bytes(), &fs.mount_point)
+            );
+        } else {
+            let _ = writeln!(
+                text,
+                "{}: the images fit even if every guest fills its disk ({} to spare)",
+                fs.mount_point.display(),
+                human(fs.space.free_bytes - fs.could_grow_bytes)
+            );
+        }
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// map
+
+#[derive(Debug, Serialize)]
+struct ExtentJson {
+    offset_bytes: u64,
+    length_bytes: u64,
+    kind: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct MapJson<'a> {
+    path: &'a Path,
+    size_bytes: u64,
+    source: &'static str,
+    extents: Vec<ExtentJson>,
+}
+
+fn map(args: &MapArgs, out: &Output) -> Result<u8, CliError> {
+    let method = match args.method {
+        MapMethodArg::Auto => MapMethod::Auto,
+        MapMethodArg::Fiemap => MapMethod::Fiemap,
+        MapMethodArg::SeekData => MapMethod::SeekData,
+    };
+    let map = ExtentMap::read_with(&args.path, method)?;
+    if out.json {
+        // Serialized in memory first: stdout is line-buffered, and a map can have hundreds of
+        // thousands of lines.
+        let mut text = serde_json::to_string_pretty(&MapJson {
+            path: &args.path,
+            size_bytes: map.size_bytes,
+            source: map.source.name(),
+            extents: map
+                .extents
+                .iter()
+                .map(|e| ExtentJson {
+                    offset_bytes: e.offset_bytes,
+                    length_bytes: e.length_bytes,
+                    kind: e.kind.name(),
+                })
+                .collect(),
+        })?;
+        text.push('\n');
+        out.print(&text)?;
+    } else {
+        map_text(&args.path, &map, |chunk| out.print(chunk))?;
+    }
+    Ok(0)
+}
+
+/// Text chunks of at most about this many bytes are handed to `emit`.
+const MAP_CHUNK_BYTES: usize = 64 << 10;
+
+/// A summary line, then one line per extent in aligned columns, handed to `emit` in chunks
+/// (a map can have hundreds of thousands of lines: no need to hold them all).
+fn map_text(
+    path: &Path,
+    map: &ExtentMap,
+    mut emit: impl FnMut(&str) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let t = map.totals();
+    let mut text = String::with_capacity(MAP_CHUNK_BYTES + 256);
+    let _ = writeln!(
+        text,
+        "{}: {} ({} bytes) from {}: data {} in {}, holes {} in {}, unwritten {} in {}",
+        path.display(),
+        human(map.size_bytes),
+        map.size_bytes,
+        map.source.name(),
+        human(t.data_bytes),
+        extents(t.data_extents),
+        human(t.hole_bytes),
+        extents(t.hole_extents),
+        human(t.unwritten_bytes),
+        extents(t.unwritten_extents),
+    );
+    let width = map.size_bytes.to_string().len().max("OFFSET".len());
+    let _ = writeln!(text, "{:<width$}  {:<width$}  KIND", "OFFSET", "LENGTH");
+    for e in &map.extents {
+        let _ = writeln!(
+            text,
+            "{:<width$}  {:<width$}  {}",
+            e.offset_bytes,
+            e.length_bytes,
+            e.kind.name()
+        );
+        if text.len() >= MAP_CHUNK_BYTES {
+            emit(&text)?;
+            text.clear();
+        }
+    }
+    emit(&text)
+}
+
+/// `1 extent`, `2 extents`.
+fn extents(count: u64) -> String {
+    if count == 1 {
+        "1 extent".to_string()
+    } else {
+        format!("{count} extents")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// loops
+
+#[derive(Debug, Serialize)]
+struct LoopJson<'a> {
+    device: &'a Path,
+    backing_file: &'a Path,
+    backing_device: Option<u64>,
+    backing_inode: Option<u64>,
+    offset_bytes: u64,
+    sizelimit_bytes: u64,
+    size_bytes: u64,
+    read_only: bool,
+    autoclear: bool,
+    matched_by: &'static str,
+}
+
+impl<'a> From<&'a LoopDevice> for LoopJson<'a> {
+    fn from(d: &'a LoopDevice) -> LoopJson<'a> {
+        LoopJson {
+            device: &d.device,
+            backing_file: &d.backing_file,
+            backing_device: d.backing_device,
+            backing_inode: d.backing_inode,
+            offset_bytes: d.offset_bytes,
+            sizelimit_bytes: d.sizelimit_bytes,
+            size_bytes: d.size_bytes,
+            read_only: d.read_only,
+            autoclear: d.autoclear,
+            matched_by: match d.matched_by {
+                sparse_img::LoopMatch::Inode => "inode",
+                _ => "path",
+            },
+        }
+    }
+}
+
+fn loops(args: &LoopsArgs, out: &Output) -> Result<u8, CliError> {
+    let devices = sparse_img::loops_for(&args.path)?;
+    if out.json {
+        let json: Vec<LoopJson<'_>> = devices.iter().map(LoopJson::from).collect();
+        out.print_json(&json)?;
+    } else {
+        let mut text = String::new();
+        for device in &devices {
+            text.push_str(&device.losetup_line());
+            text.push('\n');
+        }
+        out.print(&text)?;
+    }
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// grow
+
+/// A progress bar on stderr while allocating, only when stderr is a terminal.
+#[derive(Debug, Default)]
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn start(&mut self, total_bytes: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template(
+            "allocating {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        self.0 = Some(bar);
+    }
+
+    fn advance(&mut self, done_bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(done_bytes);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// What happened to one loop device.
+#[derive(Debug, Serialize)]
+struct LoopRefreshJson {
+    device: PathBuf,
+    old_size_bytes: u64,
+    /// Read back with BLKGETSIZE64 after LOOP_SET_CAPACITY (null on a dry run or failure).
+    new_size_bytes: Option<u64>,
+    /// What the device should show: the file after its offset, capped by its size limit.
+    expected_size_bytes: u64,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct GrowJson<'a> {
+    path: &'a Path,
+    dry_run: bool,
+    old_size_bytes: u64,
+    new_size_bytes: u64,
+    added_bytes: u64,
+    nature: &'static str,
+    method: &'static str,
+    fallocate_unsupported: bool,
+    allocated_before_bytes: u64,
+    allocated_after_bytes: u64,
+    free_bytes: u64,
+    contents: &'static str,
+    /// null with --no-loop.
+    loops: Option<Vec<LoopRefreshJson>>,
+    next_steps: Vec<String>,
+}
+
+fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
+    let target = match (args.to, args.by) {
+        (Some(size), _) => GrowTarget::To(size),
+        (None, Some(size)) => GrowTarget::By(size),
+        // clap requires one of them.
+        (None, None) => GrowTarget::By(ByteSize::from_bytes(0)),
+    };
+    let mut options = GrowOptions::new(target);
+    options.mode = if args.sparse {
+        GrowMode::Sparse
+    } else if args.allocate {
+        GrowMode::Allocate
+    } else if args.zero_fill {
+        GrowMode::ZeroFill
+    } else {
+        GrowMode::Keep
+    };
+    options.dry_run = args.dry_run;
+    options.assume_raw = args.assume_raw;
+
+    // Look the loop devices up first: a failure here is better before the file changes.
+    let devices = if args.no_loop {
+        None
+    } else {
+        Some(sparse_img::loops_for(&args.path)?)
+    };
+    let report = sparse_img::grow(&args.path, &options, &mut Bar::default())?;
+
+    let mut refreshed = Vec::new();
+    let mut first_error = None;
+    for device in devices.iter().flatten() {
+        let expected = device.expected_size_bytes(report.new_size_bytes);
+        let mut entry = LoopRefreshJson {
+            device: device.device.clone(),
+            old_size_bytes: device.size_bytes,
+            new_size_bytes: None,
+            expected_size_bytes: expected,
+            error: None,
+        };
+        if !report.dry_run {
+            match sparse_img::refresh_capacity(&device.device) {
+                Ok(size) => {
+                    entry.new_size_bytes = Some(size);
+                    if size != expected {
+                        out.warn(format_args!(
+                            "{} shows {size} bytes, not {expected}: check its offset and size limit with `losetup -l {}`",
+                            device.device.display(),
+                            device.device.display()
+                        ));
+                    }
+                }
+                Err(err) => {
+                    entry.error = Some(err.to_string());
+                    if first_error.is_none() {
+                        first_error = Some(err);
+                    } else {
+                        out.warn(&err);
+                    }
+                }
+            }
+        }
+        refreshed.push(entry);
+    }
+
+    let loops = devices.as_ref().map(|_| refreshed);
+    let steps = next_steps(&report, loops.as_deref());
+    warn_overcommit(&report, out);
+    if out.json {
+        out.print_json(&GrowJson {
+            path: &report.path,
+            dry_run: report.dry_run,
+            old_size_bytes: report.old_size_bytes,
+            new_size_bytes: report.new_size_bytes,
+            added_bytes: report.added_bytes(),
+            nature: report.nature.name(),
+            method: report.method.name(),
+            fallocate_unsupported: report.fallocate_unsupported,
+            allocated_before_bytes: report.allocated_before_bytes,
+            allocated_after_bytes: report.allocated_after_bytes,
+            free_bytes: report.space.free_bytes,
+            contents: report.contents.describe(),
+            loops,
+            next_steps: steps,
+        })?;
+    } else {
+        out.print(&grow_text(&report, loops.as_deref(), &steps))?;
+    }
+    match first_error {
+        Some(err) => Err(err.into()),
+        None => Ok(0),
+    }
+}
+
+/// A sparse growth the filesystem cannot back if the guest fills it.
+fn warn_overcommit(report: &GrowReport, out: &Output) {
+    if report.method != GrowMethod::Truncate {
+        return;
+    }
+    let could_grow = report
+        .new_size_bytes
+        .saturating_sub(report.allocated_after_bytes);
+    if could_grow > report.space.free_bytes {
+        out.warn(format_args!(
+            "{} can now take {} more as its guest writes, but its filesystem has {} free: if the guest fills its disk it will get I/O errors (`xenadm image usage` shows all images; `--allocate` reserves the space now)",
+            report.path.display(),
+            human(could_grow),
+            human(report.space.free_bytes)
+        ));
+    }
+}
+
+fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[String]) -> String {
+    let mut text = String::new();
+    let verb = if report.dry_run { "would grow" } else { "grew" };
+    let _ = writeln!(
+        text,
+        "{verb} {} from {} to {} (+{}){}",
+        report.path.display(),
+        human(report.old_size_bytes),
+        human(report.new_size_bytes),
+        human(report.added_bytes()),
+        if report.dry_run {
+            ": dry run, nothing changed"
+        } else {
+            ""
+        }
+    );
+    let how = match (report.method, report.fallocate_unsupported) {
+        (GrowMethod::Truncate, _) => "sparse: ftruncate, the new range is a hole (nothing written)",
+        (GrowMethod::Fallocate, _) => {
+            "allocated: fallocate, the new range is reserved (unwritten, reads as zeros)"
+        }
+        (_, true) => "allocated: the filesystem has no fallocate, zeros were written at the end",
+        _ => "allocated: zeros written at the end",
+    };
+    let mut rows = vec![
+        row(
+            "size",
+            format!(
+                "{} -> {} bytes",
+                report.old_size_bytes, report.new_size_bytes
+            ),
+        ),
+        row("image was", report.nature.name().to_string()),
+        row("method", how.to_string()),
+        row(
+            "allocated",
+            format!(
+                "{} -> {}",
+                human(report.allocated_before_bytes),
+                human(report.allocated_after_bytes)
+            ),
+        ),
+        row(
+            "free space",
+            format!("{} on its filesystem", human(report.space.free_bytes)),
+        ),
+        row("disk holds", report.contents.describe().to_string()),
+    ];
+    if !report.dry_run {
+        rows.push(row("synced", "yes (fsync)".to_string()));
+    }
+    match loops {
+        None => rows.push(row("loop devices", "not refreshed (--no-loop)".to_string())),
+        Some([]) => rows.push(row(
+            "loop devices",
+            "none: no loop device uses this file".to_string(),
+        )),
+        Some(devices) => {
+            for (i, d) in devices.iter().enumerate() {
+                let state = match (&d.new_size_bytes, &d.error) {
+                    (Some(size), _) => format!(
+                        "{}: {} -> {size} bytes (LOOP_SET_CAPACITY, read back with BLKGETSIZE64)",
+                        d.device.display(),
+                        d.old_size_bytes
+                    ),
+                    (None, Some(err)) => format!("{}: FAILED: {err}", d.device.display()),
+                    (None, None) => format!(
+                        "{}: would be refreshed ({} -> {} bytes)",
+                        d.device.display(),
+                        d.old_size_bytes,
+                        d.expected_size_bytes
+                    ),
+                };
+                let label = if i == 0 { "loop devices" } else { "" };
+                rows.push(row(label, state));
+            }
+        }
+    }
+    let table: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(label, value)| vec![String::new(), label, value])
+        .collect();
+    text.push_str(&columns(&table));
+    if !steps.is_empty() {
+        text.push_str("next, in the guest:\n");
+        for (i, step) in steps.iter().enumerate() {
+            let _ = writeln!(text, "  {}. {step}", i + 1);
+        }
+    }
+    text
+}
+
+/// What to do next, on the host (loop devices) and in the guest (partition, filesystem).
+fn next_steps(report: &GrowReport, loops: Option<&[LoopRefreshJson]>) -> Vec<String> {
+    let mut steps = Vec::new();
+    match loops {
+        None => steps.push(
+            "The loop devices were not refreshed (--no-loop): for a running guest to see the new size, run `losetup -c DEVICE` for each device `xenadm image loops IMAGE` lists."
+                .to_string(),
+        ),
+        Some([]) => steps.push(
+            "No loop device uses this file. A guest whose disk QEMU serves (qdisk) sees the new size only after its device model is told (QMP `block_resize`) or the guest restarts; a stopped guest sees it when it starts."
+                .to_string(),
+        ),
+        Some(_) => steps.push(
+            "The guest's disk shows the new size once its loop device is refreshed (done above, or on a dry run: done by the real run): xen-blkback passes it to the running guest (dom0's `dmesg` says \"VBD Resize\"). Check in the guest with `lsblk` or `fdisk -l`."
+                .to_string(),
+        ),
+    }
+    let partition_fs = "Then grow what the partition holds: ext2/3/4 `resize2fs /dev/xvdaN` (works mounted); XFS `xfs_growfs MOUNTPOINT`; btrfs `btrfs filesystem resize max MOUNTPOINT`; LVM `pvresize /dev/xvdaN`, then `lvextend -r -l +100%FREE VG/LV`.";
+    match report.contents {
+        Contents::Gpt => {
+            steps.push("The disk has a GPT partition table whose backup header is still at the old end: `growpart /dev/xvda N` (cloud-guest-utils) moves it and grows the last partition N; or `sgdisk -e /dev/xvda`, then `parted /dev/xvda resizepart N 100%`.".to_string());
+            steps.push(partition_fs.to_string());
+        }
+        Contents::Mbr => {
+            steps.push("The disk has an MBR partition table: `growpart /dev/xvda N` (cloud-guest-utils) or `parted /dev/xvda resizepart N 100%` grows the last partition N.".to_string());
+            if report.new_size_bytes > 2 << 40 {
+                steps.push("An MBR partition table cannot use space past 2 TiB: convert it to GPT first (`sgdisk -g /dev/xvda`).".to_string());
+            }
+            steps.push(partition_fs.to_string());
+        }
+        Contents::Ext => steps.push(
+            "The whole disk is an ext2/3/4 filesystem: `resize2fs /dev/xvdX` grows it (also while mounted).".to_string(),
+        ),
+        Contents::Xfs => steps.push(
+            "The whole disk is an XFS filesystem: `xfs_growfs MOUNTPOINT` grows it (it must be mounted).".to_string(),
+        ),
+        Contents::Btrfs => steps.push(
+            "The whole disk is a btrfs filesystem: `btrfs filesystem resize max MOUNTPOINT` grows it.".to_string(),
+        ),
+        Contents::LvmPv => steps.push(
+            "The whole disk is an LVM physical volume: `pvresize /dev/xvdX`, then `lvextend -r -l +100%FREE VG/LV` grows a volume and its filesystem.".to_string(),
+        ),
+        Contents::Luks => steps.push(
+            "The whole disk is a LUKS volume: `cryptsetup resize NAME` (the opened mapping), then grow the filesystem inside it.".to_string(),
+        ),
+        Contents::Swap => steps.push(
+            "The whole disk is swap, which does not grow in place: `swapoff /dev/xvdX && mkswap -U UUID /dev/xvdX && swapon /dev/xvdX` (the UUID from `blkid`, so /etc/fstab still matches).".to_string(),
+        ),
+        _ => steps.push(
+            "Grow the partition (`growpart /dev/xvda N`) and then its filesystem (`resize2fs`, `xfs_growfs`, `btrfs filesystem resize max`, or `pvresize` for LVM).".to_string(),
+        ),
+    }
+    steps
+}
+
+// ---------------------------------------------------------------------------------------------
+// status and hints
+
+#[derive(Debug, Serialize)]
+struct StatusJson<'a> {
+    folder: &'static str,
+    available: bool,
+    reason: Option<String>,
+    image_count: u64,
+    size_bytes: u64,
+    allocated_bytes: u64,
+    filesystems: Vec<FilesystemJson<'a>>,
+}
+
+/// The Images section of `xenadm status`: the default folder's totals and overcommit. Never
+/// fails: when the folder cannot be read it says why.
+pub fn status_section() -> Section {
+    let mut options = UsageOptions::default();
+    options.extents = false;
+    let report = sparse_img::usage(&[PathBuf::from(DEFAULT_FOLDER)], &options);
+    let (rows, json) = match &report {
+        Err(err) => (
+            vec![
+                row("folder", DEFAULT_FOLDER.to_string()),
+                row("images", format!("unavailable: {err}")),
+            ],
+            StatusJson {
+                folder: DEFAULT_FOLDER,
+                available: false,
+                reason: Some(err.to_string()),
+                image_count: 0,
+                size_bytes: 0,
+                allocated_bytes: 0,
+                filesystems: Vec::new(),
+            },
+        ),
+        Ok(report) => status_rows(report),
+    };
+    Section {
+        key: "images",
+        title: "Images",
+        rows,
+        json: serde_json::to_value(&json).unwrap_or_default(),
+    }
+}
+
+fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) {
+    let size: u64 = report.images.iter().map(|i| i.size_bytes).sum();
+    let allocated: u64 = report.images.iter().map(|i| i.allocated_bytes).sum();
+    let mut rows = vec![row("folder", DEFAULT_FOLDER.to_string())];
+    let count = report.images.len() as u64;
+    rows.push(row(
+        "images",
+        if count == 0 {
+            "none".to_string()
+        } else {
+            let percent = if size == 0 {
+                0
+            } else {
+                u128::from(allocated) * 100 / u128::from(size)
+            };
+            format!(
+                "{count}: {} apparent, {} allocated ({percent}%)",
+                human(size),
+                human(allocated)
+            )
+        },
+    ));
+    for fs in &report.filesystems {
+        rows.push(row(
+            "filesystem",
+            format!(
+                "{}: {} free of {}; the images could grow by {}",
+                fs.mount_point.display(),
+                human(fs.space.free_bytes),
+                human(fs.space.total_bytes),
+                human(fs.could_grow_bytes)
+            ),
+        ));
+        rows.push(row(
+            "overcommit",
+            if fs.is_overcommitted() {
+                overcommit_line(fs.shortfall_bytes(), &fs.mount_point)
+            } else {
+                "none: every guest can fill its disk".to_string()
+            },
+        ));
+    }
+    let json = StatusJson {
+        folder: DEFAULT_FOLDER,
+        available: true,
+        reason: None,
+        image_count: count,
+        size_bytes: size,
+        allocated_bytes: allocated,
+        filesystems: usage_json(report).filesystems,
+    };
+    (rows, json)
+}
+
+/// What the administrator can do about an error.
+pub fn hint(err: &SparseImgError) -> Option<&'static str> {
+    Some(match err {
+        SparseImgError::NotFound { .. } => {
+            "check the path; give image files or folders of images (without any, `xenadm image usage` reads /var/lib/xen/images)"
+        }
+        SparseImgError::PermissionDenied { .. } => {
+            "run as root; an immutable file (`lsattr`) must first be made writable with `chattr -i`"
+        }
+        SparseImgError::NotAFile { .. } => {
+            "give an image file; to grow an LVM volume use `lvextend`, to see a folder's images use `xenadm image usage FOLDER`"
+        }
+        SparseImgError::ReadOnlyFilesystem { .. } => {
+            "remount the filesystem read-write (`mount -o remount,rw MOUNTPOINT`), or copy the image to a writable one"
+        }
+        SparseImgError::ForeignFormat { format, .. } => format.resize_advice(),
+        SparseImgError::InvalidSize { .. } => {
+            "sizes are bytes, K/M/G/T (binary, as dd and qemu-img read them) or KB/MB/GB/TB (decimal), e.g. 20G or 16000M"
+        }
+        SparseImgError::SizeOverflow { .. } => "give a smaller size",
+        SparseImgError::NotLarger { .. } => {
+            "give a size larger than the current one with --to, or an increment with --by (e.g. --by 10G); to shrink, shrink the guest's filesystem and copy it to a new, smaller image"
+        }
+        SparseImgError::NoSpace { .. } => {
+            "free space on that filesystem, or grow sparse with --sparse (space is then taken only as the guest writes: watch `xenadm image usage`)"
+        }
+        SparseImgError::TooLargeForFilesystem { .. } => {
+            "ext4 with 4 KiB blocks allows 16 TiB per file: use XFS, or give the guest a second disk"
+        }
+        SparseImgError::Busy { .. } => "wait for the other `xenadm image grow` to finish",
+        SparseImgError::Allocate { .. } => {
+            "check the filesystem (`dmesg`) and its free space, then run the same command again"
+        }
+        SparseImgError::Loop { .. } => {
+            "the image itself has grown; run as root, list the devices with `xenadm image loops IMAGE` and retry with `losetup -c DEVICE`"
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_overcommit_sentence() {
+        assert_eq!(
+            overcommit_line(120 << 30, Path::new("/var")),
+            "if these guests fill their disks the host needs 120 GiB more than it has on /var: they will get I/O errors"
+        );
+    }
+
+    /// The status rows for a folder of images (the real default folder may not exist here).
+    #[test]
+    fn test_status_rows_totals_and_overcommit() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["a.img", "b.img"] {
+            let f = std::fs::File::create(dir.path().join(name)).unwrap();
+            f.set_len(8 << 40).unwrap();
+        }
+        let mut options = UsageOptions::default();
+        options.extents = false;
+        let report = sparse_img::usage(&[dir.path().to_path_buf()], &options).unwrap();
+        let (rows, json) = status_rows(&report);
+        let value = |label: &str| {
+            rows.iter()
+                .find(|(l, _)| l == label)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(value("images"), "2: 16 TiB apparent, 0 B allocated (0%)");
+        assert!(value("filesystem").contains("the images could grow by 16 TiB"));
+        assert!(value("overcommit").starts_with("if these guests fill their disks"));
+        assert_eq!(json.image_count, 2);
+        assert!(json.filesystems[0].overcommitted);
+    }
+
+    #[test]
+    fn test_every_refusal_has_a_hint() {
+        let path = PathBuf::from("x.img");
+        let errors = [
+            SparseImgError::NotFound { path: path.clone() },
+            SparseImgError::NotLarger {
+                path: path.clone(),
+                current_bytes: 2,
+                target_bytes: 1,
+            },
+            SparseImgError::NoSpace {
+                path: path.clone(),
+                needed_bytes: 2,
+                available_bytes: 1,
+            },
+            SparseImgError::ForeignFormat {
+                path,
+                format: sparse_img::ImageFormat::Qcow2,
+            },
+        ];
+        for err in &errors {
+            assert!(hint(err).is_some(), "{err:?}");
+        }
+        assert!(hint(&errors[3]).unwrap().contains("qemu-img resize"));
+    }
+}
