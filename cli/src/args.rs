@@ -38,6 +38,14 @@ pub enum Command {
     /// CPUID dumps and cross-host feature masks for live migration.
     #[command(subcommand)]
     Cpuid(CpuidCommand),
+    /// Disk images: real usage, overcommit, extent maps, safe growth, loop devices.
+    #[command(subcommand)]
+    Image(crate::commands::image::ImageCommand),
+    /// Boot configuration: Xen boot parameters, validation, the GRUB menu and default.
+    Boot(crate::commands::boot::BootArgs),
+    /// Host metrics for guests (vhostmd): check a config, read a metrics disk.
+    #[command(subcommand)]
+    Vhostmd(crate::commands::vhostmd::VhostmdCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.

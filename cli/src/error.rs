@@ -14,6 +14,15 @@ pub enum CliError {
     /// A CPUID dump or mask problem.
     #[error(transparent)]
     Cpuid(#[from] CpuidMaskError),
+    /// A disk image problem.
+    #[error(transparent)]
+    Image(#[from] sparse_img::SparseImgError),
+    /// A boot configuration problem.
+    #[error(transparent)]
+    Boot(#[from] grub_cfg::GrubCfgError),
+    /// A vhostmd configuration or metrics disk problem.
+    #[error(transparent)]
+    Vhostmd(#[from] vhostmd::VhostmdError),
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] io::Error),
@@ -41,6 +50,9 @@ impl CliError {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             CliError::Cpuid(e) => cpuid_hint(e),
+            CliError::Image(e) => crate::commands::image::hint(e),
+            CliError::Boot(e) => crate::commands::boot::hint(e),
+            CliError::Vhostmd(e) => crate::commands::vhostmd::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
             CliError::Output(_) | CliError::Json(_) => None,
         }

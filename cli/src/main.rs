@@ -27,6 +27,9 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Status => commands::status::run(&out),
         Command::Cpuid(cmd) => commands::cpuid::run(cmd, &out),
+        Command::Image(cmd) => commands::image::run(cmd, &out),
+        Command::Boot(args) => commands::boot::run(args, &out),
+        Command::Vhostmd(cmd) => commands::vhostmd::run(cmd, &out),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),
     };

@@ -20,11 +20,13 @@ impl Output {
         Output { json, quiet }
     }
 
-    /// Prints `value` as pretty JSON and a newline.
+    /// Prints `value` as pretty JSON and a newline (buffered: stdout is line-buffered, and
+    /// large outputs such as extent maps would otherwise cost a write per line).
     pub fn print_json<T: Serialize>(&self, value: &T) -> Result<(), CliError> {
-        let mut stdout = io::stdout().lock();
+        let mut stdout = io::BufWriter::new(io::stdout().lock());
         serde_json::to_writer_pretty(&mut stdout, value)?;
         stdout.write_all(b"\n")?;
+        stdout.flush()?;
         Ok(())
     }
 

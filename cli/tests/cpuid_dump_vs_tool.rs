@@ -77,7 +77,11 @@ fn test_dump_all_cpus_agrees_with_cpuid_r() {
     if !common::have_tool("cpuid") {
         return;
     }
-    let theirs = Command::new("cpuid").arg("-r").args(same_source()).output().unwrap();
+    let theirs = Command::new("cpuid")
+        .arg("-r")
+        .args(same_source())
+        .output()
+        .unwrap();
     assert!(theirs.status.success());
     let ours = xenadm(&["cpuid", "dump"]);
     assert!(ours.status.success());

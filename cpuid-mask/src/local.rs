@@ -86,7 +86,9 @@ impl Reader {
 
     fn cpuid(&self, leaf: u32, subleaf: u32) -> CpuidEntry {
         let [eax, ebx, ecx, edx] = match self {
-            Reader::Device(device) => device.read(leaf, subleaf).unwrap_or_else(|| instruction(leaf, subleaf)),
+            Reader::Device(device) => device
+                .read(leaf, subleaf)
+                .unwrap_or_else(|| instruction(leaf, subleaf)),
             Reader::Instruction => instruction(leaf, subleaf),
         };
         CpuidEntry {

@@ -3,17 +3,126 @@
 use std::fs;
 use std::path::Path;
 
-use cpuid_mask::{CpuSelection, FeatureKind, FeatureReg, HostCpu, features, read_local};
+use cpuid_mask::{
+    CpuSelection, CpuidSource, FeatureKind, FeatureReg, HostCpu, features, local_source, read_local,
+};
 use serde::Serialize;
 
 use crate::error::CliError;
 use crate::output::{Output, columns};
 
-/// Everything `status` reports.
-#[derive(Debug, Serialize)]
-struct Status {
-    cpu: CpuStatus,
-    xen: XenStatus,
+/// One titled block of `xenadm status`: text rows and the same facts as JSON. Each subsystem
+/// (CPU, Xen, images, boot, ...) contributes one; a section that cannot gather its facts says
+/// so in its rows instead of failing the whole command.
+#[derive(Debug)]
+pub struct Section {
+    /// Key in the JSON object (`cpu`, `xen`, ...).
+    pub key: &'static str,
+    /// Heading in the text output.
+    pub title: &'static str,
+    /// Label and value per line.
+    pub rows: Vec<(String, String)>,
+    /// The section's facts for `--json`.
+    pub json: serde_json::Value,
+}
+
+/// Runs `xenadm status`.
+pub fn run(out: &Output) -> Result<u8, CliError> {
+    let sections = vec![
+        cpu_section()?,
+        xen_section(Path::new("/")),
+        super::image::status_section(),
+        super::boot::status_section(),
+    ];
+    if out.json {
+        let object: serde_json::Map<String, serde_json::Value> = sections
+            .into_iter()
+            .map(|s| (s.key.to_string(), s.json))
+            .collect();
+        out.print_json(&object)?;
+    } else {
+        out.print(&render(&sections))?;
+    }
+    Ok(0)
+}
+
+fn render(sections: &[Section]) -> String {
+    let mut rows = Vec::new();
+    for section in sections {
+        rows.push(vec![section.title.to_string()]);
+        for (label, value) in &section.rows {
+            rows.push(vec![String::new(), label.clone(), value.clone()]);
+        }
+    }
+    columns(&rows)
+}
+
+fn cpu_section() -> Result<Section, CliError> {
+    let dump = read_local(CpuSelection::Current)?;
+    let cpu = cpu_status(&HostCpu::identity(&dump), local_source(0));
+    let unknown = || "unknown".to_string();
+    let hypervisor = match (cpu.under_hypervisor, &cpu.hypervisor_signature) {
+        (false, _) => "none (bare metal)".to_string(),
+        (true, Some(sig)) => format!("{sig} (this system is a virtual machine or a Xen domain)"),
+        (true, None) => "present, unnamed".to_string(),
+    };
+    let rows = vec![
+        row("vendor", cpu.vendor.clone().unwrap_or_else(unknown)),
+        row(
+            "signature",
+            format!(
+                "family 0x{:x} model 0x{:x} stepping 0x{:x}",
+                cpu.family, cpu.model, cpu.stepping
+            ),
+        ),
+        row("brand", cpu.brand.clone().unwrap_or_else(unknown)),
+        row("logical cpus", cpu.logical_cpus.to_string()),
+        row(
+            "features",
+            format!(
+                "{} migration-relevant feature bits set (see `xenadm cpuid features`)",
+                cpu.migration_feature_bits
+            ),
+        ),
+        row("hypervisor", hypervisor),
+        row(
+            "cpuid read via",
+            match cpu.cpuid_source {
+                CpuidSource::KernelDriver => "the kernel's driver (/dev/cpu/N/cpuid)".to_string(),
+                _ => "the CPUID instruction (no /dev/cpu/N/cpuid: `modprobe cpuid` to ask the kernel, and under Xen PV, Xen)".to_string(),
+            },
+        ),
+    ];
+    Ok(Section {
+        key: "cpu",
+        title: "CPU",
+        rows,
+        json: serde_json::to_value(&cpu)?,
+    })
+}
+
+fn xen_section(root: &Path) -> Section {
+    let xen = xen_status(root);
+    let role = match xen.role {
+        XenRole::None => "not a Xen host",
+        XenRole::Dom0 => "Xen dom0 (control domain)",
+        XenRole::DomU => "Xen guest (domU)",
+    };
+    let mut rows = vec![row("role", format!("{role} ({})", xen.evidence))];
+    if let Some(version) = &xen.version {
+        rows.push(row("version", version.clone()));
+    }
+    Section {
+        key: "xen",
+        title: "Xen",
+        rows,
+        json: serde_json::to_value(&xen).unwrap_or_default(),
+    }
+}
+
+/// A status row.
+pub fn row(label: &str, value: String) -> (String, String) {
+    (label.to_string(), value)
 }
 
 #[derive(Debug, Serialize)]
@@ -31,6 +140,8 @@ struct CpuStatus {
     under_hypervisor: bool,
     /// The hypervisor's CPUID signature, e.g. `XenVMMXenVMM` or `KVMKVMKVM`.
     hypervisor_signature: Option<String>,
+    /// Where CPUID was read: in a Xen PV domain only the kernel driver shows Xen's answers.
+    cpuid_source: CpuidSource,
 }
 
 /// This host's place in a Xen system.
@@ -52,23 +163,7 @@ enum XenRole {
     DomU,
 }
 
-/// Runs `xenadm status`.
-pub fn run(out: &Output) -> Result<u8, CliError> {
-    let dump = read_local(CpuSelection::Current)?;
-    let host = HostCpu::identity(&dump);
-    let status = Status {
-        cpu: cpu_status(&host),
-        xen: xen_status(Path::new("/")),
-    };
-    if out.json {
-        out.print_json(&status)?;
-    } else {
-        out.print(&render(&status))?;
-    }
-    Ok(0)
-}
-
-fn cpu_status(host: &HostCpu) -> CpuStatus {
+fn cpu_status(host: &HostCpu, cpuid_source: CpuidSource) -> CpuStatus {
     let migration_feature_bits = FeatureReg::ALL
         .iter()
         .map(|&reg| (host.value(reg) & features::kind_mask(reg, FeatureKind::Feature)).count_ones())
@@ -83,6 +178,7 @@ fn cpu_status(host: &HostCpu) -> CpuStatus {
         migration_feature_bits,
         under_hypervisor: host.hypervisor.is_some(),
         hypervisor_signature: host.hypervisor.clone().filter(|s| s != "unknown"),
+        cpuid_source,
     }
 }
 
@@ -121,52 +217,6 @@ pub(crate) fn xen_status(root: &Path) -> XenStatus {
         version,
         evidence: evidence.to_string(),
     }
-}
-
-fn render(status: &Status) -> String {
-    let cpu = &status.cpu;
-    let unknown = || "unknown".to_string();
-    let hypervisor = match (cpu.under_hypervisor, &cpu.hypervisor_signature) {
-        (false, _) => "none (bare metal)".to_string(),
-        (true, Some(sig)) => format!("{sig} (this system is a virtual machine or a Xen domain)"),
-        (true, None) => "present, unnamed".to_string(),
-    };
-    let role = match status.xen.role {
-        XenRole::None => "not a Xen host",
-        XenRole::Dom0 => "Xen dom0 (control domain)",
-        XenRole::DomU => "Xen guest (domU)",
-    };
-    let mut rows = vec![
-        vec!["CPU".to_string()],
-        row("vendor", cpu.vendor.clone().unwrap_or_else(unknown)),
-        row(
-            "signature",
-            format!(
-                "family 0x{:x} model 0x{:x} stepping 0x{:x}",
-                cpu.family, cpu.model, cpu.stepping
-            ),
-        ),
-        row("brand", cpu.brand.clone().unwrap_or_else(unknown)),
-        row("logical cpus", cpu.logical_cpus.to_string()),
-        row(
-            "features",
-            format!(
-                "{} migration-relevant feature bits set (see `xenadm cpuid features`)",
-                cpu.migration_feature_bits
-            ),
-        ),
-        row("hypervisor", hypervisor),
-        vec!["Xen".to_string()],
-        row("role", format!("{role} ({})", status.xen.evidence)),
-    ];
-    if let Some(version) = &status.xen.version {
-        rows.push(row("version", version.clone()));
-    }
-    columns(&rows)
-}
-
-fn row(label: &str, value: String) -> Vec<String> {
-    vec![String::new(), label.to_string(), value]
 }
 
 #[cfg(test)]
