@@ -46,6 +46,19 @@ pub enum Command {
     /// Host metrics for guests (vhostmd): check a config, read a metrics disk.
     #[command(subcommand)]
     Vhostmd(crate::commands::vhostmd::VhostmdCommand),
+    /// List domains, like `xl list`.
+    List(crate::commands::list::ListArgs),
+    /// Host facts, like `xl info`.
+    Info(crate::commands::info::InfoArgs),
+    /// Live domain statistics like xentop; `-b` prints xentop's batch format.
+    Top(crate::commands::top::TopArgs),
+    /// Every vif with its domain, bridge and counters.
+    Net(crate::commands::net::NetArgs),
+    /// Serve Prometheus metrics for the host and its domains.
+    Exporter(crate::commands::exporter::ExporterArgs),
+    /// xl save files and live migration streams: inspect, verify, relay.
+    #[command(subcommand)]
+    Stream(crate::commands::stream::StreamCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -23,6 +23,9 @@ pub enum CliError {
     /// A vhostmd configuration or metrics disk problem.
     #[error(transparent)]
     Vhostmd(#[from] vhostmd::VhostmdError),
+    /// A Xen host or migration stream problem.
+    #[error(transparent)]
+    Xen(#[from] xen_core::XenError),
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] io::Error),
@@ -53,6 +56,7 @@ impl CliError {
             CliError::Image(e) => crate::commands::image::hint(e),
             CliError::Boot(e) => crate::commands::boot::hint(e),
             CliError::Vhostmd(e) => crate::commands::vhostmd::hint(e),
+            CliError::Xen(e) => crate::commands::host::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
             CliError::Output(_) | CliError::Json(_) => None,
         }

@@ -30,6 +30,12 @@ fn main() -> ExitCode {
         Command::Image(cmd) => commands::image::run(cmd, &out),
         Command::Boot(args) => commands::boot::run(args, &out),
         Command::Vhostmd(cmd) => commands::vhostmd::run(cmd, &out),
+        Command::List(args) => commands::list::run(args, &out),
+        Command::Info(args) => commands::info::run(args, &out),
+        Command::Top(args) => commands::top::run(args, &out),
+        Command::Net(args) => commands::net::run(args, &out),
+        Command::Exporter(args) => commands::exporter::run(args, &out),
+        Command::Stream(cmd) => commands::stream::run(cmd, &out),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),
     };

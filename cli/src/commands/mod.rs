@@ -3,6 +3,14 @@
 pub mod boot;
 pub mod cpuid;
 pub mod docs;
+pub mod exporter;
+pub mod host;
 pub mod image;
+pub mod info;
+pub mod list;
+pub mod net;
 pub mod status;
+pub mod stream;
+pub mod top;
+pub mod top_tui;
 pub mod vhostmd;

@@ -1,0 +1,1 @@
+//! The interactive screen of `xenadm top`. (Being built: issue 7.)

@@ -1,0 +1,1 @@
+//! Owner types for the C handles of the Xen libraries. (Being built: issue 7.)

@@ -1,0 +1,1 @@
+//! Text renderings of the host model. (Being built: issue 7.)

@@ -1,0 +1,1 @@
+//! xl save files and migration streams. (Being built: issue 8.)
