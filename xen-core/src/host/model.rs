@@ -3,6 +3,9 @@
 //! Counters are as Xen reports them: cumulative since the domain started, so rates need two
 //! samples. Network counters are from the dom0 backend interface's point of view, as
 //! libxenstat gives them: `rx_*` is what the guest sent, `tx_*` what the guest received.
+//!
+//! The structs are `#[non_exhaustive]` because they mirror Xen data that grows between
+//! releases; code outside this crate builds them from `Default::default()` and sets fields.
 
 use std::fmt;
 
@@ -10,7 +13,7 @@ use std::fmt;
 use serde::Serialize;
 
 /// A domain id (0 is dom0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize), serde(transparent))]
 pub struct DomId(pub u32);
 
@@ -21,7 +24,7 @@ impl fmt::Display for DomId {
 }
 
 /// A domain's name as Xen stores it: bytes, usually UTF-8, possibly with spaces.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct DomainName(Vec<u8>);
 
 impl DomainName {
@@ -121,7 +124,7 @@ bitflags::bitflags! {
 }
 
 /// One vCPU of a domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct VcpuStats {
@@ -160,11 +163,12 @@ pub struct VifStats {
 }
 
 /// Which backend serves a virtual block device (libxenstat's vbd types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize), serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum VbdKind {
     /// Type not known.
+    #[default]
     Unidentified,
     /// Kernel blkback.
     BlkBack,
@@ -175,7 +179,7 @@ pub enum VbdKind {
 }
 
 /// One virtual block device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct VbdStats {
@@ -198,7 +202,7 @@ pub struct VbdStats {
 }
 
 /// One domain in a sample.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct DomainStats {
@@ -231,7 +235,7 @@ pub struct DomainStats {
 }
 
 /// Host-wide numbers in a sample.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct NodeStats {
@@ -248,7 +252,7 @@ pub struct NodeStats {
 }
 
 /// One statistics sample of the whole host.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct Sample {
@@ -263,7 +267,7 @@ pub struct Sample {
 }
 
 /// The facts `xl info` prints. Memory is in KiB; `xl info` prints MiB.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 #[non_exhaustive]
 pub struct HostInfo {
