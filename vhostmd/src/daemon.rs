@@ -384,7 +384,7 @@ fn start_virtio(config: &Config, log: &Logger) -> Result<Option<VirtioServer>, V
 /// Runs the daemon as the `vhostmd` binary does: check the configuration (errors before
 /// anything else), daemonise unless `foreground`, block signals, write the pid file, create
 /// the disk, drop privileges, print the `xl block-attach` line, update until stopped.
-pub fn run(options: DaemonOptions, vms: Box<dyn VmSource>) -> Result<(), VhostmdError> {
+pub fn run(options: DaemonOptions, mut vms: Box<dyn VmSource>) -> Result<(), VhostmdError> {
     let mut options = options;
     if let Ok(abs) = std::path::absolute(&options.config_path) {
         options.config_path = abs;
@@ -404,6 +404,8 @@ pub fn run(options: DaemonOptions, vms: Box<dyn VmSource>) -> Result<(), Vhostmd
         Some(p) => Some(PidFile::create(p)?),
         None => None,
     };
+    // After the fork, before giving up root: privileged handles (Xen) open here.
+    vms.open()?;
     let user = options.user.clone();
     let disk_path = config.transports.vbd.then(|| config.disk.path.clone());
     let mut daemon = Daemon::new(config, options, vms, log.clone())?;

@@ -73,6 +73,8 @@ mod quote;
 mod reader;
 pub mod virtio;
 mod vms;
+#[cfg(feature = "xen")]
+mod xen;
 mod xml;
 
 pub use action::{ActionLimits, VALUE_CAP_BYTES, XML_VALUE_CAP_BYTES};
@@ -90,3 +92,5 @@ pub use error::{ActionProblem, ConfigProblem, DiskProblem, VhostmdError, XmlProb
 pub use metrics::{Metric, MetricsDocument};
 pub use reader::{DiskContent, ProbeOptions, ReadOptions, find_disk, parse_image, read_disk};
 pub use vms::{NoVms, StaticVms, VirshVms, Vm, VmSource, VmStats};
+#[cfg(feature = "xen")]
+pub use xen::XenVms;

@@ -5,9 +5,10 @@
 //! * [`VirshVms`]: libvirt, read-only, through `virsh -r` (no libvirt C library is linked;
 //!   when virsh is not installed every update says so and host metrics are still written,
 //!   as upstream does when libvirt is unreachable);
-//! * Xen: the trait lives here so that `xen-core` (which lists domains through libxenctrl)
-//!   can implement it for its domain list once that crate lands; the daemon takes any
-//!   `Box<dyn VmSource>`.
+//! * `XenVms` (feature `xen`): the domains of the Xen host this runs on, through `xen-core`
+//!   (libxenstat loaded at run time), with CPU time and memory for the per-VM collectors.
+//!
+//! The daemon takes any `Box<dyn VmSource>`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,13 @@ pub trait VmSource: Send + std::fmt::Debug {
     fn name(&self) -> &'static str;
     /// The running VMs, in the order their metrics are written.
     fn list(&mut self) -> Result<Vec<Vm>, VhostmdError>;
+
+    /// Opens what the source needs before the daemon drops privileges. The daemon calls it
+    /// once, after daemonising (handles such as Xen's privcmd must not cross a `fork`) and
+    /// before switching to the configured user. Sources that need nothing keep the default.
+    fn open(&mut self) -> Result<(), VhostmdError> {
+        Ok(())
+    }
 }
 
 /// A fixed VM list.

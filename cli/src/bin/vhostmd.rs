@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use vhostmd::daemon::{self, DaemonOptions};
-use vhostmd::{Config, NoVms, StaticVms, VhostmdError, VirshVms, VmSource};
+use vhostmd::{Config, NoVms, StaticVms, VhostmdError, VirshVms, VmSource, XenVms};
 
 /// Host metrics for virtual machines: writes them to a metrics disk and serves them over
 /// virtio-serial.
@@ -59,7 +59,7 @@ struct Args {
 enum Source {
     /// libvirt, read-only, through `virsh -r` (as upstream).
     Libvirt,
-    /// Xen domains through xen-core (not available yet).
+    /// The Xen host's domains (run in dom0 as root; libxenstat is loaded at run time).
     Xen,
     /// No VMs: host metrics only.
     None,
@@ -95,12 +95,7 @@ fn run(args: Args) -> Result<(), VhostmdError> {
         (Some(file), _) => Box::new(StaticVms::read(file)?),
         (None, Source::Libvirt) => Box::new(VirshVms::new(args.connect.clone())),
         (None, Source::None) => Box::new(NoVms),
-        (None, Source::Xen) => {
-            return Err(VhostmdError::VmSource {
-                source_name: "xen",
-                message: "the Xen VM source comes with the xen-core crate, which is not built yet; use --vm-source libvirt, --vm-source none or --vms FILE".into(),
-            });
-        }
+        (None, Source::Xen) => Box::new(XenVms::new()),
     };
     let mut options = DaemonOptions::new(args.config);
     options.connect = args.connect;
