@@ -26,6 +26,9 @@ pub enum CliError {
     /// A Xen host or migration stream problem.
     #[error(transparent)]
     Xen(#[from] xen_core::XenError),
+    /// The Prometheus exporter could not serve.
+    #[error(transparent)]
+    Exporter(#[from] crate::commands::exporter::ExporterError),
     /// Writing the command's output failed.
     #[error("cannot write the output")]
     Output(#[source] io::Error),
@@ -57,6 +60,7 @@ impl CliError {
             CliError::Boot(e) => crate::commands::boot::hint(e),
             CliError::Vhostmd(e) => crate::commands::vhostmd::hint(e),
             CliError::Xen(e) => crate::commands::host::hint(e),
+            CliError::Exporter(e) => crate::commands::exporter::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
             CliError::Output(_) | CliError::Json(_) => None,
         }

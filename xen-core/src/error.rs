@@ -28,6 +28,45 @@ pub enum XenError {
         /// What went wrong.
         what: String,
     },
+    /// A Xen library is missing, of a version xenadm does not support, or lacks a function.
+    #[error(transparent)]
+    Library(#[from] xen_sys::XenSysError),
+    /// This host cannot drive Xen: no hypervisor interface, or a guest rather than dom0.
+    #[error("not a Xen dom0: {}: {what}", path.display())]
+    NotDom0 {
+        /// The file that tells (`/dev/xen/privcmd`, `/proc/xen/capabilities`).
+        path: PathBuf,
+        /// What it says.
+        what: &'static str,
+    },
+    /// The hypervisor interface exists but this user may not open it.
+    #[error("{}: permission denied; xenadm must run as root in dom0", path.display())]
+    PermissionDenied {
+        /// The device, `/dev/xen/privcmd`.
+        path: PathBuf,
+        /// The open error.
+        #[source]
+        source: io::Error,
+    },
+    /// A libxl call returned an error code.
+    #[error("{call} failed: libxl error {code} ({})", crate::ffi::libxl::error_name(*code))]
+    Libxl {
+        /// The C function, e.g. `libxl_ctx_alloc`.
+        call: &'static str,
+        /// The `libxl_error` code (negative).
+        code: i32,
+    },
+    /// A xenstore call failed.
+    #[error("{call} {path:?} failed")]
+    Xenstore {
+        /// The C function, e.g. `xs_read`.
+        call: &'static str,
+        /// The xenstore path.
+        path: String,
+        /// The errno it left.
+        #[source]
+        source: io::Error,
+    },
 
     // ---- Host files (sysfs, procfs) ----
     /// Reading a host file failed.
@@ -49,5 +88,57 @@ pub enum XenError {
         /// What was wrong.
         message: String,
     },
+
+    // ---- Host view (captured tool output, recorded samples, domain lookup) ----
+    /// Captured text of `xl list`, `xl info` or `xentop -b` could not be read.
+    #[error("{format} text, line {line}, column {column}: {message}")]
+    Capture {
+        /// Which tool's output, e.g. `xentop -b`.
+        format: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (in bytes).
+        column: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// A recorded backend was asked for more samples than it holds.
+    #[error("the recording holds only {recorded} samples")]
+    RecordingExhausted {
+        /// How many samples it held.
+        recorded: usize,
+    },
+    /// No domain has the name or id the user gave.
+    #[error("{query:?} is not the name or id of a domain")]
+    NoSuchDomain {
+        /// What the user gave.
+        query: String,
+    },
     // ---- Migration streams (stream module) ----
+    /// A migration stream or save file is malformed, truncated or of an unsupported kind; the
+    /// error carries the byte offset and the layer.
+    #[error(transparent)]
+    Stream(#[from] crate::stream::StreamError),
+    /// Reading a migration stream failed.
+    #[error("cannot read {what} at byte {offset}")]
+    StreamRead {
+        /// The file name, or `standard input`.
+        what: String,
+        /// Bytes read before the failure.
+        offset: u64,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing a migration stream (or relaying it) failed.
+    #[error("cannot write {what} at byte {offset}")]
+    StreamWrite {
+        /// The destination, e.g. `standard output`.
+        what: String,
+        /// Bytes written before the failure.
+        offset: u64,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
 }
