@@ -1,16 +1,21 @@
 //! The host view: what `xl list`, `xl info` and xentop show, as typed data.
 //!
 //! A [`Host`] wraps a [`HostBackend`]: the real one talks to Xen through the libraries
-//! [`xen_sys`] loads at run time; [`RecordedBackend`](crate::host::RecordedBackend) replays
-//! samples so that formatting and maths are tested without Xen.
+//! [`xen_sys`] loads at run time; [`RecordedBackend`] replays samples so that formatting and
+//! maths are tested without Xen.
 
 mod backend;
+pub mod capture;
 mod model;
+mod rates;
+mod recorded;
 mod xen_backend;
 
 pub use backend::{Host, HostBackend};
-pub use xen_backend::XenBackend;
 pub use model::{
     DomId, DomainName, DomainState, DomainStats, HostInfo, NodeStats, Sample, SampleFlags, Uuid,
     VbdKind, VbdStats, VcpuStats, VifStats,
 };
+pub use rates::{DomainDelta, Interval, Totals, VbdTotals};
+pub use recorded::RecordedBackend;
+pub use xen_backend::XenBackend;
