@@ -7,6 +7,8 @@ use cpuid_mask::{
     CpuSelection, CpuidSource, FeatureKind, FeatureReg, HostCpu, features, local_source, read_local,
 };
 use serde::Serialize;
+use xen_core::XenError;
+use xen_core::host::{DomainState, Host, HostBackend, Sample, SampleFlags, XenBackend};
 
 use crate::error::CliError;
 use crate::output::{Output, columns};
@@ -101,16 +103,50 @@ fn cpu_section() -> Result<Section, CliError> {
     })
 }
 
+/// The Xen section: the role and hypervisor this host sees in sysfs and procfs and, on a dom0
+/// whose Xen libraries open, its domains by state. Never fails: what cannot be learnt is said
+/// in the rows.
 fn xen_section(root: &Path) -> Section {
-    let xen = xen_status(root);
+    xen_section_with(root, || XenBackend::open().map(Host::with_backend))
+}
+
+fn xen_section_with<B: HostBackend>(
+    root: &Path,
+    open_host: impl FnOnce() -> Result<Host<B>, XenError>,
+) -> Section {
+    let mut xen = xen_status(root);
     let role = match xen.role {
         XenRole::None => "not a Xen host",
         XenRole::Dom0 => "Xen dom0 (control domain)",
         XenRole::DomU => "Xen guest (domU)",
     };
     let mut rows = vec![row("role", format!("{role} ({})", xen.evidence))];
-    if let Some(version) = &xen.version {
-        rows.push(row("version", version.clone()));
+    if xen.role == XenRole::Dom0 {
+        match open_host().and_then(|mut host| host.sample(SampleFlags::XEN_VERSION)) {
+            Ok(sample) => xen.host = Some(XenHostStatus::of(&sample)),
+            Err(err) => {
+                let hint = crate::commands::host::hint(&err)
+                    .map(|h| format!(" (hint: {h})"))
+                    .unwrap_or_default();
+                xen.host_error = Some(format!("{}{hint}", error_chain(&err)));
+            }
+        }
+    }
+    if xen.role != XenRole::None {
+        let version = xen
+            .host
+            .as_ref()
+            .and_then(|h| h.xen_version.clone())
+            .or_else(|| xen.version.clone())
+            .unwrap_or_else(|| "version unknown".to_string());
+        let kind = xen.hypervisor.as_deref().unwrap_or("xen");
+        rows.push(row("hypervisor", format!("{kind} {version}")));
+    }
+    if let Some(host) = &xen.host {
+        rows.push(row("domains", host.summary()));
+    }
+    if let Some(err) = &xen.host_error {
+        rows.push(row("domains", format!("unavailable: {err}")));
     }
     Section {
         key: "xen",
@@ -118,6 +154,17 @@ fn xen_section(root: &Path) -> Section {
         rows,
         json: serde_json::to_value(&xen).unwrap_or_default(),
     }
+}
+
+/// An error and its causes on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 /// A status row.
@@ -149,10 +196,69 @@ struct CpuStatus {
 pub(crate) struct XenStatus {
     /// `none`, `dom0` or `domU`.
     role: XenRole,
+    /// The hypervisor named by /sys/hypervisor/type (`xen`), when there is one.
+    hypervisor: Option<String>,
     /// Xen version from /sys/hypervisor/version, when running on Xen.
     version: Option<String>,
     /// The file that decided the role.
     evidence: String,
+    /// What the Xen libraries report, on a dom0 where they open.
+    host: Option<XenHostStatus>,
+    /// Why the Xen libraries could not report, on a dom0.
+    host_error: Option<String>,
+}
+
+/// A dom0's view of its host through the Xen libraries.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+struct XenHostStatus {
+    /// The hypervisor's version, e.g. `4.17.5`.
+    xen_version: Option<String>,
+    /// Domains, dom0 included.
+    domains: usize,
+    /// Domains with each state flag (a domain with two flags counts under both, as in
+    /// xentop's summary line).
+    running: usize,
+    blocked: usize,
+    paused: usize,
+    crashed: usize,
+    dying: usize,
+    shutdown: usize,
+}
+
+impl XenHostStatus {
+    fn of(sample: &Sample) -> XenHostStatus {
+        let count = |flag| {
+            sample
+                .domains
+                .iter()
+                .filter(|d| d.state.contains(flag))
+                .count()
+        };
+        XenHostStatus {
+            xen_version: sample.node.xen_version.clone(),
+            domains: sample.domains.len(),
+            running: count(DomainState::RUNNING),
+            blocked: count(DomainState::BLOCKED),
+            paused: count(DomainState::PAUSED),
+            crashed: count(DomainState::CRASHED),
+            dying: count(DomainState::DYING),
+            shutdown: count(DomainState::SHUTDOWN),
+        }
+    }
+
+    /// xentop's summary: `3: 1 running, 2 blocked, 0 paused, 0 crashed, 0 dying, 0 shutdown`.
+    fn summary(&self) -> String {
+        format!(
+            "{}: {} running, {} blocked, {} paused, {} crashed, {} dying, {} shutdown",
+            self.domains,
+            self.running,
+            self.blocked,
+            self.paused,
+            self.crashed,
+            self.dying,
+            self.shutdown
+        )
+    }
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
@@ -214,8 +320,11 @@ pub(crate) fn xen_status(root: &Path) -> XenStatus {
     };
     XenStatus {
         role,
+        hypervisor: hv_type.filter(|t| !t.is_empty()),
         version,
         evidence: evidence.to_string(),
+        host: None,
+        host_error: None,
     }
 }
 
@@ -255,5 +364,105 @@ mod tests {
         assert_eq!(xen_status(dir.path()).role, XenRole::DomU);
         write(dir.path(), "proc/xen/capabilities", "");
         assert_eq!(xen_status(dir.path()).role, XenRole::DomU);
+    }
+
+    /// A backend with one fixed sample.
+    struct OneSample(Sample);
+
+    impl HostBackend for OneSample {
+        fn host_info(&mut self) -> Result<xen_core::host::HostInfo, XenError> {
+            Ok(xen_core::host::HostInfo::default())
+        }
+
+        fn sample(&mut self, _flags: SampleFlags) -> Result<Sample, XenError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    fn dom0_root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "proc/xen/capabilities", "control_d\n");
+        write(dir.path(), "sys/hypervisor/type", "xen\n");
+        write(dir.path(), "sys/hypervisor/version/major", "4\n");
+        write(dir.path(), "sys/hypervisor/version/minor", "17\n");
+        write(dir.path(), "sys/hypervisor/version/extra", ".5\n");
+        dir
+    }
+
+    fn no_host() -> Result<Host<OneSample>, XenError> {
+        panic!("the Xen libraries must not be opened here")
+    }
+
+    #[test]
+    fn test_xen_section_without_xen_is_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let section = xen_section_with(dir.path(), no_host);
+        assert_eq!(section.rows.len(), 1);
+        assert!(section.rows[0].1.starts_with("not a Xen host"));
+        assert_eq!(section.json["role"], "none");
+        assert!(section.json["host"].is_null());
+    }
+
+    #[test]
+    fn test_xen_section_domu_does_not_open_the_libraries() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "sys/hypervisor/type", "xen\n");
+        let section = xen_section_with(dir.path(), no_host);
+        let labels: Vec<&str> = section.rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(labels, ["role", "hypervisor"]);
+        assert_eq!(section.rows[1].1, "xen version unknown");
+    }
+
+    #[test]
+    fn test_xen_section_dom0_counts_domains_by_state() {
+        let dir = dom0_root();
+        let mut sample = Sample::default();
+        sample.node.xen_version = Some("4.17.7".into());
+        for state in [
+            DomainState::RUNNING,
+            DomainState::BLOCKED,
+            DomainState::SHUTDOWN | DomainState::CRASHED,
+        ] {
+            let mut d = xen_core::host::DomainStats::default();
+            d.state = state;
+            sample.domains.push(d);
+        }
+        let section = xen_section_with(dir.path(), || Ok(Host::with_backend(OneSample(sample))));
+        let rows: Vec<(&str, &str)> = section
+            .rows
+            .iter()
+            .map(|(l, v)| (l.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(rows[1], ("hypervisor", "xen 4.17.7"));
+        assert_eq!(
+            rows[2],
+            (
+                "domains",
+                "3: 1 running, 1 blocked, 0 paused, 1 crashed, 0 dying, 1 shutdown"
+            )
+        );
+        assert_eq!(section.json["host"]["domains"], 3);
+        assert_eq!(section.json["version"], "4.17.5");
+    }
+
+    #[test]
+    fn test_xen_section_dom0_without_libraries_still_reports() {
+        let dir = dom0_root();
+        let section = xen_section_with(dir.path(), || -> Result<Host<OneSample>, XenError> {
+            Err(XenError::Call {
+                call: "xenstat_init",
+                source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            })
+        });
+        assert_eq!(section.rows[1], row("hypervisor", "xen 4.17.5".into()));
+        assert_eq!(section.rows[2].0, "domains");
+        assert!(
+            section.rows[2]
+                .1
+                .starts_with("unavailable: xenstat_init failed: permission denied"),
+            "{}",
+            section.rows[2].1
+        );
+        assert!(section.json["host_error"].is_string());
     }
 }
