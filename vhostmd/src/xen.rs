@@ -142,7 +142,7 @@ mod tests {
         d.name = DomainName::new(name);
         d.cpu_time_ns = cpu_ns;
         d.memory_kib = mem_kib;
-        d.uuid = Some(Uuid([id as u8; 16]));
+        d.uuid = Some(Uuid([u8::try_from(id).unwrap_or(u8::MAX); 16]));
         d
     }
 

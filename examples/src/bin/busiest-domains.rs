@@ -35,7 +35,10 @@ fn run(interval: Duration) -> Result<(), XenError> {
     let first = host.sample(flags)?;
     std::thread::sleep(interval);
     let second = host.sample(flags)?;
-    let wall_ns = second.monotonic_ns.saturating_sub(first.monotonic_ns).max(1);
+    let wall_ns = second
+        .monotonic_ns
+        .saturating_sub(first.monotonic_ns)
+        .max(1);
 
     // Percent of one physical CPU, as xentop counts it; a domain new since the first sample
     // has no rate yet.
