@@ -255,3 +255,36 @@ fn test_check_config_and_bad_config_at_start() {
     assert_eq!(start.status.code(), Some(1));
     assert!(common::stderr(&start).contains("bad-type.conf:30:"));
 }
+
+/// The Xen VM source on a machine that is not a Xen dom0 (as here): the daemon stops at
+/// start with one line naming the source and why, before it writes anything.
+#[test]
+fn test_xen_source_outside_dom0_fails_at_start_with_the_reason() {
+    if std::path::Path::new("/dev/xen/privcmd").exists() {
+        eprintln!("SKIPPED: this machine is a Xen dom0");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("vhostmd.conf");
+    std::fs::write(
+        &conf,
+        config(dir.path(), 1, &host_metric("Answer", "echo 42")),
+    )
+    .unwrap();
+    let out = vhostmd()
+        .args(["-d", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.path().join("pid"))
+        .args(["--vm-source", "xen"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("xen"), "{stderr}");
+    assert!(
+        stderr.contains("not a Xen dom0") || stderr.contains("cannot load"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("pid").exists(), "pid file left behind");
+}

@@ -100,10 +100,10 @@ impl<B: HostBackend + Send> VmSource for XenVms<B> {
             source_name: "xen",
             message: "the Xen host is not open".into(),
         })?;
-        // No vCPU, network or block details: the per-VM collectors need only CPU time and
-        // memory, and skipping them keeps an update cheap.
+        // UUIDs, but no vCPU, network or block details: the per-VM collectors need only CPU
+        // time and memory, and skipping them keeps an update cheap.
         let mut sample = host
-            .sample(SampleFlags::empty())
+            .sample(SampleFlags::IDENTITY)
             .map_err(|e| source_error(&e))?;
         sample.domains.sort_by_key(|d| d.domid);
         Ok(sample.domains.iter().map(vm_of).collect())

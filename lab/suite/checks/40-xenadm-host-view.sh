@@ -75,7 +75,7 @@ jq -e --arg v "vif$domid.0" --argjson d "$domid" --arg n "$name" \
     { cat net.json; fail "xenadm net does not show vif$domid.0 of $name (domain $domid) on xenbr0"; }
 # Its counters are the backend's sysfs counters, named from the guest's side.
 sys_tx=$(cat "/sys/class/net/vif$domid.0/statistics/tx_bytes")
-got=$(jq --arg v "vif$domid.0" '.[] | select(.interface == $v) | .counters.guest_rx_bytes' net.json)
+got=$(jq --arg v "vif$domid.0" '.[] | select(.interface == $v) | .guest_rx_bytes' net.json)
 [ "$got" -le "$sys_tx" ] && [ "$got" -gt 0 ] || fail "guest_rx_bytes $got vs the backend's tx_bytes $sys_tx"
 
 echo "--- exporter"

@@ -120,6 +120,10 @@ bitflags::bitflags! {
         const XEN_VERSION = 0x4;
         /// Per-vbd counters.
         const VBDS = 0x8;
+        /// Each domain's UUID and online vCPU count. libxenstat has neither, so the real
+        /// backend asks libxenctrl's domain list too: one more hypercall per sample, which
+        /// xentop-style sampling leaves out.
+        const IDENTITY = 0x100;
     }
 }
 

@@ -85,7 +85,9 @@ impl XenBackend {
     fn stat_node(&mut self, flags: SampleFlags) -> Result<StatNode, XenError> {
         let mut attempt = 1;
         loop {
-            match self.stat.node(flags.bits()) {
+            // Only libxenstat's own XENSTAT_* bits go to libxenstat.
+            let xenstat_flags = flags.difference(SampleFlags::IDENTITY);
+            match self.stat.node(xenstat_flags.bits()) {
                 Ok(node) => return Ok(node.snapshot()),
                 Err(error) if attempt >= SAMPLE_ATTEMPTS => return Err(error),
                 Err(error) => {
@@ -123,12 +125,15 @@ impl HostBackend for XenBackend {
         let monotonic_ns = monotonic_ns()?;
         let unix_time_ns = unix_time_ns();
         let node = self.stat_node(flags)?;
-        let infos: HashMap<DomId, DomainInfo> = self
-            .xc
-            .domains()?
-            .into_iter()
-            .map(|info| (info.domid, info))
-            .collect();
+        let infos: HashMap<DomId, DomainInfo> = if flags.contains(SampleFlags::IDENTITY) {
+            self.xc
+                .domains()?
+                .into_iter()
+                .map(|info| (info.domid, info))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         Ok(sample(monotonic_ns, unix_time_ns, &node, &infos))
     }
 }
