@@ -288,3 +288,43 @@ fn test_xen_source_outside_dom0_fails_at_start_with_the_reason() {
     );
     assert!(!dir.path().join("pid").exists(), "pid file left behind");
 }
+
+/// `-u USER`: the daemon creates the disk as root, then runs as USER: its actions run as that
+/// user (`id -u` prints its uid into the disk), the process's real, effective and saved ids are
+/// all that user's, and updates go on through the disk it opened before the switch.
+#[test]
+fn test_user_option_drops_privileges_after_creating_the_disk() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("SKIPPED: needs root to switch users");
+        return;
+    }
+    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
+        eprintln!("SKIPPED: no user nobody");
+        return;
+    };
+    let conf = config(
+        Path::new("@DIR@"),
+        1,
+        &host_metric("Uid", "id -u; date +%s%N"),
+    );
+    let mut d = Daemon::start(&conf, &["-u", "nobody"]);
+    let disk = d.path("disk");
+    let uid = nobody.uid.as_raw().to_string();
+    wait_for(10, "a value written as nobody", || {
+        value(&disk, "Uid").is_some_and(|v| v.starts_with(&uid))
+    });
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let ids: Vec<&str> = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(ids, [uid.as_str(); 4], "real, effective, saved, fs uid");
+    let first = value(&disk, "Uid").unwrap();
+    wait_for(10, "a later update", || {
+        value(&disk, "Uid").is_some_and(|v| v != first)
+    });
+    signal(&d.child, "-TERM");
+    assert!(wait_exit(&mut d.child, 10).success());
+}
