@@ -21,7 +21,13 @@ use crate::error::CliError;
 use crate::output::Output;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // xentop's `-v` means "show vCPUs"; for `top` the global `-v` keeps that meaning instead
+    // of raising the log level (XENADM_LOG still sets logging).
+    if let Command::Top(args) = &mut cli.command {
+        args.vcpus |= cli.global.verbose > 0;
+        cli.global.verbose = 0;
+    }
     init_logging(&cli);
     let out = Output::new(cli.global.json, cli.global.quiet);
     let result = match &cli.command {

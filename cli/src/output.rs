@@ -20,6 +20,11 @@ impl Output {
         Output { json, quiet }
     }
 
+    /// Whether `-q` asked for errors only (no warnings, no progress).
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Prints `value` as pretty JSON and a newline (buffered: stdout is line-buffered, and
     /// large outputs such as extent maps would otherwise cost a write per line).
     pub fn print_json<T: Serialize>(&self, value: &T) -> Result<(), CliError> {

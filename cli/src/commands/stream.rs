@@ -405,7 +405,7 @@ fn run_relay(strict: bool, no_progress: bool, out: &Output) -> Result<u8, CliErr
             offset: 0,
             source,
         })?;
-    let mut progress = Progress::new(no_progress);
+    let mut progress = Progress::new(no_progress || out.quiet());
     let mut inspector = Inspector::new();
     let mut iterations = 0;
     let mut problem: Option<StreamError> = None;

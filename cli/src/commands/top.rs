@@ -14,7 +14,6 @@ use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser as _;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -46,7 +45,8 @@ pub struct TopArgs {
     /// A line per VBD after each domain.
     #[arg(short = 'x', long)]
     pub vbds: bool,
-    /// The vCPU times after each domain (xentop's `-v`, which xenadm also accepts here).
+    /// The vCPU times after each domain; `-v` also means this here, as in xentop (for log
+    /// output with `top`, set XENADM_LOG).
     #[arg(long)]
     pub vcpus: bool,
     /// The header before every domain.
@@ -87,21 +87,12 @@ enum Format {
 }
 
 impl TopArgs {
-    /// xentop's `-v` is also xenadm's global `-v` (more logging), so it cannot be declared
-    /// here; for `top` it means vCPUs as well.
-    fn show_vcpus(&self) -> bool {
-        self.vcpus
-            || crate::args::Cli::try_parse()
-                .map(|cli| cli.global.verbose > 0)
-                .unwrap_or(false)
-    }
-
     /// The table options the flags ask for (the interactive screen starts with them too).
     pub fn batch_options(&self) -> BatchOptions {
         let mut options = BatchOptions::default();
         options.networks = self.networks;
         options.vbds = self.vbds;
-        options.vcpus = self.show_vcpus();
+        options.vcpus = self.vcpus;
         options.repeat_header = self.repeat_header;
         options.full_names = self.full_name;
         options.dom0_first = self.dom0_first;
