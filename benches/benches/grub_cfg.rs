@@ -115,6 +115,14 @@ fn library(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // A long value: locating each option must stay linear (it was quadratic once).
+    let long: String = (0..2000).map(|i| format!("opt{i}=v{i} ")).collect();
+    let long_file = format!("GRUB_CMDLINE_XEN=\"{long}\"\n");
+    let file = DefaultGrub::parse(long_file.as_bytes(), Path::new("grub")).unwrap();
+    let config = BootConfig::from_files(vec![file], None).unwrap();
+    c.bench_function("grub_cfg/xen_options_with_sources_2000_options", |b| {
+        b.iter(|| config.xen_options(black_box(XenVariable::Xen)).unwrap())
+    });
     let envdir = tempfile::tempdir().unwrap();
     let env_path = envdir.path().join("grubenv");
     fs::copy(data("generated/debian-xen-saved.grubenv"), &env_path).unwrap();

@@ -491,6 +491,18 @@ impl BootConfig {
             .then_some((chain, flat))
         });
         let fallback = self.variable(name).source;
+        // Where each token of each assignment starts, worked out once: per word it would make
+        // a long value quadratic.
+        let token_starts: Vec<Vec<usize>> = located.as_ref().map_or_else(Vec::new, |(chain, _)| {
+            chain
+                .iter()
+                .map(|site| {
+                    self.layout(site)
+                        .map(|l| l.2.iter().map(|t| t.raw.start).collect())
+                        .unwrap_or_default()
+                })
+                .collect()
+        });
         Ok(words
             .iter()
             .enumerate()
@@ -499,10 +511,9 @@ impl BootConfig {
                     Some((chain, flat)) => flat.get(i).map(|o| {
                         let site = &chain[o.site];
                         let offset = match o.token {
-                            Some((c, t)) => self
-                                .layout(&chain[c])
-                                .ok()
-                                .and_then(|l| l.2.get(t).map(|t| t.raw.start))
+                            Some((c, t)) => token_starts
+                                .get(c)
+                                .and_then(|starts| starts.get(t).copied())
                                 .unwrap_or(site.assign.span.start),
                             None => site.assign.span.start,
                         };

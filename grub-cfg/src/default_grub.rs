@@ -5,6 +5,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::config::BootConfig;
 use crate::error::GrubCfgError;
 use crate::sh::{self, AndOr, Assign, Command, Item, ItemKind, Part, Word};
 use crate::text::{LineIndex, decode, read_file};
@@ -194,7 +195,9 @@ impl DefaultGrub {
     /// # Errors
     ///
     /// [`GrubCfgError::NotEditable`] when the last assignment of `name` is conditional (an
-    /// edit of an earlier one would be overridden).
+    /// edit of an earlier one would be overridden); [`GrubCfgError::EditVerification`] when
+    /// the edited file would still not give `name` that value (a later `unset`, or an `exit`
+    /// before the assignment).
     pub fn set_value(&self, name: &str, value: &str) -> Result<DefaultGrub, GrubCfgError> {
         let assignments = self.assignments();
         let last = assignments.iter().rev().find(|a| a.name == name);
@@ -210,7 +213,30 @@ impl DefaultGrub {
             Some(a) => (a.value_span.clone(), quote_like(&a.raw_value, value)),
             None => self.new_assignment(name, &quote_like("\"\"", value)),
         };
-        self.replaced(span, &replacement)
+        let edited = self.replaced(span, &replacement)?;
+        edited.verify_value(name, value)?;
+        Ok(edited)
+    }
+
+    /// Checks that running this file alone gives `name` the value `value`: a later `unset`,
+    /// or an `exit`/`return` before the edited line, would make the edit a silent no-op. A
+    /// value that depends on other files (`. FILE` after the edit) cannot be decided here and
+    /// is accepted.
+    fn verify_value(&self, name: &str, value: &str) -> Result<(), GrubCfgError> {
+        // No root: `. FILE` is not followed, so nothing is read from disk.
+        let config = BootConfig::from_files(vec![self.clone()], None)?;
+        let variable = config.variable(name);
+        if variable.unknown.is_some() || variable.value.as_deref() == Some(value) {
+            return Ok(());
+        }
+        Err(GrubCfgError::EditVerification {
+            path: self.path.clone(),
+            variable: name.to_string(),
+            expected: value.to_string(),
+            found: variable.value.unwrap_or_else(|| {
+                "unset (a later `unset`, or `exit`/`return` before the assignment)".to_string()
+            }),
+        })
     }
 
     /// Where and what to write for a variable that has no assignment: a `#NAME=...` template
@@ -367,6 +393,27 @@ mod tests {
             f.set_value("C", "$x\"").unwrap().text(),
             "A='x y' # c\nB=z\nC=\"\\$x\\\"\"\n"
         );
+    }
+
+    #[test]
+    fn test_set_refuses_an_edit_that_would_not_take_effect() {
+        for text in [
+            "exit\n#GRUB_CMDLINE_XEN=x\n",
+            "return",
+            "GRUB_CMDLINE_XEN=1\nunset GRUB_CMDLINE_XEN\n",
+            "GRUB_CMDLINE_XEN=1\nunset -v GRUB_CMDLINE_XEN # later\n",
+        ] {
+            let result = parse(text).set_value("GRUB_CMDLINE_XEN", "a=1 b");
+            assert!(
+                matches!(result, Err(GrubCfgError::EditVerification { ref found, .. }) if found.starts_with("unset")),
+                "{text:?}: {result:?}"
+            );
+        }
+        // A later `. FILE` makes the value undecidable from this file alone: accepted.
+        let edited = parse("GRUB_CMDLINE_XEN=1\n. /etc/default/grub.d/x.cfg\n")
+            .set_value("GRUB_CMDLINE_XEN", "2")
+            .unwrap();
+        assert!(edited.text().starts_with("GRUB_CMDLINE_XEN=2\n"));
     }
 
     #[test]
