@@ -95,6 +95,9 @@ fn facts() -> Vec<Fact> {
         libxl_childproc_hooks { chldowner, fork_replacement, reaped_callback }
         libxl_asyncop_how {}
         libxl_asyncprogress_how {}
+        xc_cputopo_t { core, socket, node }
+        xc_meminfo_t { memsize, memfree }
+        physdev_pci_device_t { seg, bus, devfn }
     );
     constants!(facts;
         XENSTAT_VCPU, XENSTAT_NETWORK, XENSTAT_XEN_VERSION, XENSTAT_VBD, XENSTAT_ALL,
@@ -125,6 +128,22 @@ fn facts() -> Vec<Fact> {
         libxl_domain_type_LIBXL_DOMAIN_TYPE_PV as "LIBXL_DOMAIN_TYPE_PV",
         libxl_error_ERROR_FAIL as "ERROR_FAIL",
     );
+    // `~0U` in C; bindgen types them i32, so compare them as the u32 the code uses.
+    for (name, value) in [
+        ("XEN_INVALID_CORE_ID", XEN_INVALID_CORE_ID),
+        ("XEN_INVALID_SOCKET_ID", XEN_INVALID_SOCKET_ID),
+        ("XEN_INVALID_NODE_ID", XEN_INVALID_NODE_ID),
+        ("XEN_INVALID_MEM_SZ", XEN_INVALID_MEM_SZ),
+        ("XEN_INVALID_NODE_DIST", XEN_INVALID_NODE_DIST),
+        ("XEN_INVALID_DEV", XEN_INVALID_DEV),
+        ("XEN_INVALID_MAX_VCPU_ID", XEN_INVALID_MAX_VCPU_ID),
+    ] {
+        facts.push(Fact {
+            key: format!("const {name}"),
+            c_expr: format!("(long long)({name})"),
+            rust: i128::from(value as u32),
+        });
+    }
     facts
 }
 

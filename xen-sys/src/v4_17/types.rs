@@ -7,6 +7,7 @@ pub type pid_t = __pid_t;
 pub type xen_ulong_t = ::std::os::raw::c_ulong;
 pub type domid_t = u16;
 pub type xen_domain_handle_t = [u8; 16usize];
+pub type physdev_pci_device_t = physdev_pci_device;
 pub type xen_domctl_getdomaininfo_t = xen_domctl_getdomaininfo;
 pub type xen_extraversion_t = [::std::os::raw::c_char; 16usize];
 pub type xen_compile_info_t = xen_compile_info;
@@ -20,6 +21,8 @@ pub type xc_cpumap_t = *mut u8;
 pub type xc_domaininfo_t = xen_domctl_getdomaininfo_t;
 pub type xc_vcpuinfo_t = xen_domctl_getvcpuinfo;
 pub type xc_physinfo_t = xen_sysctl_physinfo;
+pub type xc_cputopo_t = xen_sysctl_cputopo;
+pub type xc_meminfo_t = xen_sysctl_meminfo;
 pub type xs_transaction_t = u32;
 pub type libxl_ctx = libxl__ctx;
 pub type libxl_ev_user = u64;
@@ -72,6 +75,13 @@ pub struct xen_arch_domainconfig {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct physdev_pci_device {
+    pub seg: u16,
+    pub bus: u8,
+    pub devfn: u8,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct xen_domctl_getdomaininfo {
     pub domain: domid_t,
     pub pad1: u16,
@@ -121,6 +131,19 @@ pub struct xen_sysctl_physinfo {
     pub outstanding_pages: u64,
     pub max_mfn: u64,
     pub hw_cap: [u32; 8usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xen_sysctl_cputopo {
+    pub core: u32,
+    pub socket: u32,
+    pub node: u32,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xen_sysctl_meminfo {
+    pub memsize: u64,
+    pub memfree: u64,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -297,6 +320,12 @@ pub const XEN_SYSCTL_PHYSCAP_vpmu: u32 = 128;
 pub const XEN_SYSCTL_PHYSCAP_gnttab_v1: u32 = 256;
 pub const XEN_SYSCTL_PHYSCAP_gnttab_v2: u32 = 512;
 pub const XEN_SYSCTL_PHYSCAP_MAX: u32 = 512;
+pub const XEN_INVALID_CORE_ID: i32 = -1;
+pub const XEN_INVALID_SOCKET_ID: i32 = -1;
+pub const XEN_INVALID_NODE_ID: i32 = -1;
+pub const XEN_INVALID_MEM_SZ: i32 = -1;
+pub const XEN_INVALID_NODE_DIST: i32 = -1;
+pub const XEN_INVALID_DEV: i32 = -2;
 pub const XENVER_version: u32 = 0;
 pub const XENVER_extraversion: u32 = 1;
 pub const XENVER_compile_info: u32 = 2;
@@ -350,6 +379,17 @@ const _: () = {
         [::std::mem::offset_of!(xen_arch_domainconfig, emulation_flags) - 0usize];
     ["Offset of field: xen_arch_domainconfig::misc_flags"]
         [::std::mem::offset_of!(xen_arch_domainconfig, misc_flags) - 4usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of physdev_pci_device"][::std::mem::size_of::<physdev_pci_device>() - 4usize];
+    ["Alignment of physdev_pci_device"][::std::mem::align_of::<physdev_pci_device>() - 2usize];
+    ["Offset of field: physdev_pci_device::seg"]
+        [::std::mem::offset_of!(physdev_pci_device, seg) - 0usize];
+    ["Offset of field: physdev_pci_device::bus"]
+        [::std::mem::offset_of!(physdev_pci_device, bus) - 2usize];
+    ["Offset of field: physdev_pci_device::devfn"]
+        [::std::mem::offset_of!(physdev_pci_device, devfn) - 3usize];
 };
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
@@ -448,6 +488,26 @@ const _: () = {
         [::std::mem::offset_of!(xen_sysctl_physinfo, max_mfn) - 72usize];
     ["Offset of field: xen_sysctl_physinfo::hw_cap"]
         [::std::mem::offset_of!(xen_sysctl_physinfo, hw_cap) - 80usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xen_sysctl_cputopo"][::std::mem::size_of::<xen_sysctl_cputopo>() - 12usize];
+    ["Alignment of xen_sysctl_cputopo"][::std::mem::align_of::<xen_sysctl_cputopo>() - 4usize];
+    ["Offset of field: xen_sysctl_cputopo::core"]
+        [::std::mem::offset_of!(xen_sysctl_cputopo, core) - 0usize];
+    ["Offset of field: xen_sysctl_cputopo::socket"]
+        [::std::mem::offset_of!(xen_sysctl_cputopo, socket) - 4usize];
+    ["Offset of field: xen_sysctl_cputopo::node"]
+        [::std::mem::offset_of!(xen_sysctl_cputopo, node) - 8usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xen_sysctl_meminfo"][::std::mem::size_of::<xen_sysctl_meminfo>() - 16usize];
+    ["Alignment of xen_sysctl_meminfo"][::std::mem::align_of::<xen_sysctl_meminfo>() - 8usize];
+    ["Offset of field: xen_sysctl_meminfo::memsize"]
+        [::std::mem::offset_of!(xen_sysctl_meminfo, memsize) - 0usize];
+    ["Offset of field: xen_sysctl_meminfo::memfree"]
+        [::std::mem::offset_of!(xen_sysctl_meminfo, memfree) - 8usize];
 };
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {

@@ -29,6 +29,23 @@ pub struct XenCtrlFns {
         xch: *mut xc_interface,
         info: *mut xc_physinfo_t,
     ) -> ::std::os::raw::c_int,
+    pub xc_cputopoinfo: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        max_cpus: *mut ::std::os::raw::c_uint,
+        cputopo: *mut xc_cputopo_t,
+    ) -> ::std::os::raw::c_int,
+    pub xc_numainfo: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        max_nodes: *mut ::std::os::raw::c_uint,
+        meminfo: *mut xc_meminfo_t,
+        distance: *mut u32,
+    ) -> ::std::os::raw::c_int,
+    pub xc_pcitopoinfo: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        num_devs: ::std::os::raw::c_uint,
+        devs: *mut physdev_pci_device_t,
+        nodes: *mut u32,
+    ) -> ::std::os::raw::c_int,
     pub xc_sched_id: unsafe extern "C" fn(
         xch: *mut xc_interface,
         sched_id: *mut ::std::os::raw::c_int,
@@ -68,6 +85,9 @@ impl XenCtrlFns {
         let xc_cpupool_freeinfo =
             unsafe { __library.get(b"xc_cpupool_freeinfo\0") }.map(|sym| *sym)?;
         let xc_physinfo = unsafe { __library.get(b"xc_physinfo\0") }.map(|sym| *sym)?;
+        let xc_cputopoinfo = unsafe { __library.get(b"xc_cputopoinfo\0") }.map(|sym| *sym)?;
+        let xc_numainfo = unsafe { __library.get(b"xc_numainfo\0") }.map(|sym| *sym)?;
+        let xc_pcitopoinfo = unsafe { __library.get(b"xc_pcitopoinfo\0") }.map(|sym| *sym)?;
         let xc_sched_id = unsafe { __library.get(b"xc_sched_id\0") }.map(|sym| *sym)?;
         let xc_version = unsafe { __library.get(b"xc_version\0") }.map(|sym| *sym)?;
         let xc_sharing_freed_pages =
@@ -84,6 +104,9 @@ impl XenCtrlFns {
             xc_vcpu_getinfo,
             xc_cpupool_freeinfo,
             xc_physinfo,
+            xc_cputopoinfo,
+            xc_numainfo,
+            xc_pcitopoinfo,
             xc_sched_id,
             xc_version,
             xc_sharing_freed_pages,
@@ -135,6 +158,32 @@ impl XenCtrlFns {
     ) -> ::std::os::raw::c_int {
         unsafe { (self.xc_physinfo)(xch, info) }
     }
+    pub unsafe fn xc_cputopoinfo(
+        &self,
+        xch: *mut xc_interface,
+        max_cpus: *mut ::std::os::raw::c_uint,
+        cputopo: *mut xc_cputopo_t,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_cputopoinfo)(xch, max_cpus, cputopo) }
+    }
+    pub unsafe fn xc_numainfo(
+        &self,
+        xch: *mut xc_interface,
+        max_nodes: *mut ::std::os::raw::c_uint,
+        meminfo: *mut xc_meminfo_t,
+        distance: *mut u32,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_numainfo)(xch, max_nodes, meminfo, distance) }
+    }
+    pub unsafe fn xc_pcitopoinfo(
+        &self,
+        xch: *mut xc_interface,
+        num_devs: ::std::os::raw::c_uint,
+        devs: *mut physdev_pci_device_t,
+        nodes: *mut u32,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_pcitopoinfo)(xch, num_devs, devs, nodes) }
+    }
     pub unsafe fn xc_sched_id(
         &self,
         xch: *mut xc_interface,
@@ -168,6 +217,9 @@ pub const SYMBOLS: &[&str] = &[
     "xc_vcpu_getinfo",
     "xc_cpupool_freeinfo",
     "xc_physinfo",
+    "xc_cputopoinfo",
+    "xc_numainfo",
+    "xc_pcitopoinfo",
     "xc_sched_id",
     "xc_version",
     "xc_sharing_freed_pages",
