@@ -36,6 +36,7 @@ fn test_without_xen_list_info_and_top_fail_with_a_hint() {
     for args in [
         &["list"][..],
         &["info"],
+        &["info", "-n"],
         &["list", "--json"],
         &["top", "-b", "-i", "1"],
         &["top", "-b", "-d", "0", "-i", "2", "--csv"],
@@ -113,6 +114,32 @@ fn test_info_replays_xl_info_byte_for_byte_and_as_json() {
     assert_eq!(info["total_memory_kib"], 2047 * 1024);
     assert_eq!(info["cpu_khz"], 2_596_144);
     assert_eq!(info["xen_scheduler"], "credit2");
+}
+
+#[test]
+fn test_info_n_replays_the_topology_tables() {
+    let (with_tables, bytes) = capture("xen-real/xl-info-n.guests.txt");
+    let out = xenadm(&["info", "-n", "--replay", &with_tables]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, bytes);
+    // Without -n the tables are left out, as `xl info` does.
+    let (_, plain) = capture("xen-real/xl-info.guests.txt");
+    assert_eq!(xenadm(&["info", "--replay", &with_tables]).stdout, plain);
+    let json = xenadm(&["info", "--numa", "--replay", &with_tables, "--json"]);
+    let info: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(info["topology"]["cpus"][1]["core"], 1);
+    assert_eq!(info["topology"]["nodes"][0]["memory_bytes"], 2047u64 << 20);
+    assert_eq!(info["topology"]["nodes"][0]["distances"][0], 10);
+    // A capture without tables cannot answer -n.
+    let (plain_path, _) = capture("xen-real/xl-info.guests.txt");
+    let out = xenadm(&["info", "-n", "--replay", &plain_path]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("not available from this capture"), "{err}");
+    assert!(
+        err.contains("hint: replay the output of `xl info -n`"),
+        "{err}"
+    );
 }
 
 #[test]

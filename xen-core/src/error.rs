@@ -108,6 +108,14 @@ pub enum XenError {
         /// How many samples it held.
         recorded: usize,
     },
+    /// The source cannot give this fact, e.g. a recording of `xl info` made without `-n`.
+    #[error("{what} is not available from this {source_kind}")]
+    Unavailable {
+        /// The fact, e.g. `the CPU and NUMA topology`.
+        what: &'static str,
+        /// What was asked, e.g. `recording (made without xl info -n)`.
+        source_kind: &'static str,
+    },
     /// No domain has the name or id the user gave.
     #[error("{query:?} is not the name or id of a domain")]
     NoSuchDomain {

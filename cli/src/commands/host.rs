@@ -67,6 +67,9 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
         XenError::Capture { .. } => Some(
             "--replay takes the unedited output of the same command: `xl list`, `xl info` or `xentop -b` (with -r when the capture used it)",
         ),
+        XenError::Unavailable { .. } => {
+            Some("replay the output of `xl info -n` to use -n (plain `xl info` has no tables)")
+        }
         XenError::NoSuchDomain { .. } => Some("`xenadm list` shows every domain's name and id"),
         XenError::Stream(_) => Some(
             "`xenadm stream verify FILE` lists every problem with its byte offset; a save file cut short or copied in text mode fails this way",

@@ -1,6 +1,6 @@
 # The host view on real Xen, next to the stock tools, with a running PV guest that has a vif and
 # a disk: `xenadm list` names the same domains, ids, memory and vCPUs as `xl list`; `xenadm info`
-# prints what `xl info` prints; `xenadm top -b` has xentop's header, domains and static columns
+# prints what `xl info` prints, and `xenadm info -n` the same topology tables as `xl info -n`; `xenadm top -b` has xentop's header, domains and static columns
 # (CPU% within a tolerance); `xenadm net` shows the guest's vif on its bridge; the exporter
 # serves the guest's metrics.
 # shellcheck source=lab/suite/lib.sh
@@ -38,6 +38,15 @@ diff <(grep -v '^free_memory' xl.info) <(grep -v '^free_memory' ours.info) || fa
 xl_free=$(sed -n 's/^free_memory *: //p' xl.info)
 our_free=$(sed -n 's/^free_memory *: //p' ours.info)
 [ $((xl_free - our_free)) -le 8 ] && [ $((our_free - xl_free)) -le 8 ] || fail "free_memory $our_free vs xl's $xl_free"
+
+echo "--- info -n"
+xl info -n > xl.info-n
+xenadm info -n > ours.info-n || fail "xenadm info -n exited $?"
+cat ours.info-n
+# The tables byte for byte, except what moves: free_memory and each node's memfree column.
+steady() { awk '/^numa_info/ { numa = 1 } numa && /^ *[0-9]+:/ { $3 = "FREE" } !/^free_memory/' "$1"; }
+diff <(steady xl.info-n) <(steady ours.info-n) || fail "xenadm info -n differs from xl info -n"
+grep -q '^cpu_topology' ours.info-n && grep -q '^numa_info' ours.info-n || fail "xenadm info -n has no tables"
 
 echo "--- top -b"
 # Both run over the same two 1-second intervals, so CPU% describe the same time.

@@ -7,16 +7,18 @@ use std::sync::Arc;
 
 use xen_sys::XenCtrl;
 use xen_sys::v4_17::types::{
-    XENVER_build_id, XENVER_capabilities, XENVER_changeset, XENVER_commandline,
-    XENVER_compile_info, XENVER_extraversion, XENVER_pagesize, XENVER_platform_parameters,
-    XENVER_version, xc_domaininfo_t, xc_interface, xc_physinfo_t, xc_vcpuinfo_t,
+    XEN_INVALID_CORE_ID, XEN_INVALID_DEV, XEN_INVALID_MEM_SZ, XEN_INVALID_NODE_DIST,
+    XEN_INVALID_NODE_ID, XEN_INVALID_SOCKET_ID, XENVER_build_id, XENVER_capabilities,
+    XENVER_changeset, XENVER_commandline, XENVER_compile_info, XENVER_extraversion,
+    XENVER_pagesize, XENVER_platform_parameters, XENVER_version, physdev_pci_device_t,
+    xc_cputopo_t, xc_domaininfo_t, xc_interface, xc_meminfo_t, xc_physinfo_t, xc_vcpuinfo_t,
     xen_compile_info_t, xen_platform_parameters_t,
 };
 
 use super::logger::XtlLogger;
 use super::{errno_error, string_from_bytes, string_from_c_chars};
 use crate::XenError;
-use crate::host::DomId;
+use crate::host::{CpuTopology, DomId, NumaNode, PciTopology};
 
 /// Domains fetched per `xc_domain_getinfolist` call (as libxenstat does).
 const DOMAINS_PER_CALL: u32 = 256;
@@ -303,6 +305,143 @@ impl XcInterface {
         Ok(free)
     }
 
+    /// Where each CPU sits (`xc_cputopoinfo`), as libxl_get_cpu_topology asks: first the
+    /// count, then the entries.
+    pub fn cpu_topology(&self) -> Result<Vec<CpuTopology>, XenError> {
+        let mut count: u32 = 0;
+        // SAFETY: the handle is open; a NULL buffer asks only for the count.
+        let rc = unsafe {
+            self.lib
+                .xc_cputopoinfo(self.xch.as_ptr(), &mut count, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(errno_error("xc_cputopoinfo"));
+        }
+        let zero = xc_cputopo_t {
+            core: 0,
+            socket: 0,
+            node: 0,
+        };
+        let mut entries = vec![zero; usize_from(count)];
+        let mut filled = count;
+        // SAFETY: `entries` holds `filled` elements; Xen writes at most that many.
+        let rc = unsafe {
+            self.lib
+                .xc_cputopoinfo(self.xch.as_ptr(), &mut filled, entries.as_mut_ptr())
+        };
+        if rc != 0 {
+            return Err(errno_error("xc_cputopoinfo"));
+        }
+        // A CPU brought online in between makes Xen report more than it wrote.
+        entries.truncate(usize_from(filled.min(count)));
+        Ok(entries
+            .iter()
+            .zip(0u32..)
+            .map(|(e, cpu)| CpuTopology {
+                cpu,
+                core: valid(e.core, XEN_INVALID_CORE_ID as u32),
+                socket: valid(e.socket, XEN_INVALID_SOCKET_ID as u32),
+                node: valid(e.node, XEN_INVALID_NODE_ID as u32),
+            })
+            .collect())
+    }
+
+    /// Memory and distances of each NUMA node (`xc_numainfo`), count first as libxl does.
+    pub fn numa_nodes(&self) -> Result<Vec<NumaNode>, XenError> {
+        let mut count: u32 = 0;
+        // SAFETY: the handle is open; NULL buffers ask only for the count.
+        let rc = unsafe {
+            self.lib.xc_numainfo(
+                self.xch.as_ptr(),
+                &mut count,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            return Err(errno_error("xc_numainfo"));
+        }
+        let n = usize_from(count);
+        let mut memory = vec![
+            xc_meminfo_t {
+                memsize: 0,
+                memfree: 0,
+            };
+            n
+        ];
+        let mut distances = vec![0u32; n.saturating_mul(n)];
+        let mut filled = count;
+        // SAFETY: `memory` holds `count` entries and `distances` count * count; Xen writes
+        // within those.
+        let rc = unsafe {
+            self.lib.xc_numainfo(
+                self.xch.as_ptr(),
+                &mut filled,
+                memory.as_mut_ptr(),
+                distances.as_mut_ptr(),
+            )
+        };
+        if rc != 0 {
+            return Err(errno_error("xc_numainfo"));
+        }
+        let filled = usize_from(filled.min(count));
+        let invalid_size = u64::from(XEN_INVALID_MEM_SZ as u32);
+        Ok(memory
+            .iter()
+            .take(filled)
+            .zip(0u32..)
+            .map(|(m, node)| {
+                let row = usize_from(node).saturating_mul(n);
+                NumaNode {
+                    node,
+                    memory_bytes: (m.memsize != invalid_size).then_some(m.memsize),
+                    free_bytes: (m.memfree != invalid_size).then_some(m.memfree),
+                    distances: distances
+                        .get(row..row + filled)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&d| valid(d, XEN_INVALID_NODE_DIST as u32))
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// The NUMA node of each PCI device (`xc_pcitopoinfo`), in the order given.
+    pub fn pci_nodes(&self, devices: &[PciTopology]) -> Result<Vec<Option<u32>>, XenError> {
+        let mut devs: Vec<physdev_pci_device_t> = devices
+            .iter()
+            .map(|d| physdev_pci_device_t {
+                seg: d.segment,
+                bus: d.bus,
+                devfn: d.devfn,
+            })
+            .collect();
+        let mut nodes = vec![0u32; devs.len()];
+        let count = u32::try_from(devs.len()).map_err(|_| XenError::Call {
+            call: "xc_pcitopoinfo",
+            source: std::io::Error::from_raw_os_error(libc::E2BIG),
+        })?;
+        // SAFETY: both arrays hold `count` elements; libxenctrl reads `devs` and writes
+        // `nodes`.
+        let rc = unsafe {
+            self.lib.xc_pcitopoinfo(
+                self.xch.as_ptr(),
+                count,
+                devs.as_mut_ptr(),
+                nodes.as_mut_ptr(),
+            )
+        };
+        if rc != 0 {
+            return Err(errno_error("xc_pcitopoinfo"));
+        }
+        let invalid_dev = XEN_INVALID_DEV as u32;
+        Ok(nodes
+            .into_iter()
+            .map(|n| valid(n, XEN_INVALID_NODE_ID as u32).filter(|&n| n != invalid_dev))
+            .collect())
+    }
+
     /// Pages freed by memory sharing, and pages in use by shared frames.
     pub fn sharing_pages(&self) -> Result<(u64, u64), XenError> {
         // SAFETY: the handle is open.
@@ -457,6 +596,16 @@ fn rc_error(call: &'static str, rc: c_int) -> XenError {
             source: std::io::Error::from_raw_os_error(rc.saturating_neg()),
         }
     }
+}
+
+/// `value`, or `None` when it is Xen's marker for "unknown".
+fn valid(value: u32, invalid: u32) -> Option<u32> {
+    (value != invalid).then_some(value)
+}
+
+/// A count from Xen as an index (u32 always fits in usize on the targets Xen supports).
+fn usize_from(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

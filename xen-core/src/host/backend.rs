@@ -1,6 +1,7 @@
 //! Where samples come from.
 
 use crate::XenError;
+use crate::host::HostTopology;
 use crate::host::model::{DomainStats, HostInfo, Sample, SampleFlags};
 
 /// A source of host facts and statistics samples.
@@ -11,6 +12,13 @@ pub trait HostBackend {
     fn host_info(&mut self) -> Result<HostInfo, XenError>;
     /// One statistics sample of the host and every domain, with the details `flags` ask for.
     fn sample(&mut self, flags: SampleFlags) -> Result<Sample, XenError>;
+    /// The CPU, PCI device and NUMA topology (`xl info -n`). Backends that have none say so.
+    fn topology(&mut self) -> Result<HostTopology, XenError> {
+        Err(XenError::Unavailable {
+            what: "the CPU and NUMA topology",
+            source_kind: "backend",
+        })
+    }
 }
 
 /// A Xen host seen through a backend.
@@ -28,6 +36,18 @@ impl<B: HostBackend> Host<B> {
     /// The `xl info` facts: Xen version, capabilities, CPUs, memory, scheduler.
     pub fn info(&mut self) -> Result<HostInfo, XenError> {
         self.backend.host_info()
+    }
+
+    /// The `xl info` facts with the CPU, device and NUMA topology (`xl info -n`).
+    pub fn info_with_topology(&mut self) -> Result<HostInfo, XenError> {
+        let mut info = self.backend.host_info()?;
+        info.topology = Some(self.backend.topology()?);
+        Ok(info)
+    }
+
+    /// The CPU, PCI device and NUMA topology alone.
+    pub fn topology(&mut self) -> Result<HostTopology, XenError> {
+        self.backend.topology()
     }
 
     /// Every domain, in domid order, with vCPU, vif and vbd details.

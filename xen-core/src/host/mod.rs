@@ -7,8 +7,10 @@
 mod backend;
 pub mod capture;
 mod model;
+mod pci_sysfs;
 mod rates;
 mod recorded;
+mod topology;
 mod xen_backend;
 
 pub use backend::{Host, HostBackend};
@@ -18,4 +20,5 @@ pub use model::{
 };
 pub use rates::{DomainDelta, Interval, Totals, VbdTotals};
 pub use recorded::RecordedBackend;
+pub use topology::{CpuTopology, HostTopology, NumaNode, PciTopology};
 pub use xen_backend::XenBackend;

@@ -339,6 +339,9 @@ pub struct HostInfo {
     pub cc_compile_date: String,
     /// Build id (hex), when the hypervisor has one.
     pub build_id: Option<String>,
+    /// CPU, device and NUMA topology (`xl info -n`), when asked for
+    /// ([`Host::topology`](crate::host::Host::topology)) or recorded.
+    pub topology: Option<crate::host::HostTopology>,
 }
 
 impl HostInfo {

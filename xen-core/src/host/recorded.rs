@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::XenError;
+use crate::host::HostTopology;
 use crate::host::backend::HostBackend;
 use crate::host::model::{HostInfo, Sample, SampleFlags};
 
@@ -87,7 +88,18 @@ impl RecordedBackend {
 
 impl HostBackend for RecordedBackend {
     fn host_info(&mut self) -> Result<HostInfo, XenError> {
-        Ok(self.info.clone())
+        // The topology is answered separately, as the real backend does.
+        Ok(HostInfo {
+            topology: None,
+            ..self.info.clone()
+        })
+    }
+
+    fn topology(&mut self) -> Result<HostTopology, XenError> {
+        self.info.topology.clone().ok_or(XenError::Unavailable {
+            what: "the CPU and NUMA topology",
+            source_kind: "recording (made without `xl info -n`)",
+        })
     }
 
     fn sample(&mut self, flags: SampleFlags) -> Result<Sample, XenError> {

@@ -5,6 +5,7 @@
 //! that it is tested without Xen.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,11 +24,13 @@ use crate::ffi::{
     DomainInfo, PhysInfo, StatDomain, StatNode, VersionInfo, XcInterface, XenStatHandle,
     XenStoreHandle, XtlLogger, dom0,
 };
+use crate::host::HostTopology;
 use crate::host::backend::HostBackend;
 use crate::host::model::{
     DomId, DomainName, DomainState, DomainStats, HostInfo, NodeStats, Sample, SampleFlags, Uuid,
     VbdKind, VbdStats, VcpuStats, VifStats,
 };
+use crate::host::pci_sysfs::{PCI_DEVICES, list_pci_devices};
 
 // The model's flags are libxenstat's, bit for bit.
 const _: () = {
@@ -119,6 +122,25 @@ impl HostBackend for XenBackend {
             sharing_pages: self.xc.sharing_pages()?,
         };
         Ok(host_info(uname, &facts))
+    }
+
+    /// As libxl_get_cpu_topology, libxl_get_pci_topology and libxl_get_numainfo: the device
+    /// table is left out (not an error) when the devices cannot be listed or Xen refuses.
+    fn topology(&mut self) -> Result<HostTopology, XenError> {
+        let cpus = self.xc.cpu_topology()?;
+        let pci_devices = list_pci_devices(Path::new(PCI_DEVICES)).and_then(|mut devices| {
+            let nodes = self.xc.pci_nodes(&devices).ok()?;
+            for (device, node) in devices.iter_mut().zip(nodes) {
+                device.node = node;
+            }
+            Some(devices)
+        });
+        let nodes = self.xc.numa_nodes()?;
+        Ok(HostTopology {
+            cpus,
+            pci_devices,
+            nodes,
+        })
     }
 
     fn sample(&mut self, flags: SampleFlags) -> Result<Sample, XenError> {
@@ -341,6 +363,7 @@ fn host_info(uname: Uname, facts: &HypervisorFacts) -> HostInfo {
         cc_compile_domain: version.compile_domain.clone(),
         cc_compile_date: version.compile_date.clone(),
         build_id: version.build_id.clone(),
+        topology: None,
     }
 }
 

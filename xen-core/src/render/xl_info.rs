@@ -1,4 +1,4 @@
-//! `xl info` text, byte for byte (without `-n`).
+//! `xl info` text, byte for byte, with the `-n` tables when the info carries a topology.
 //!
 //! Field order and formats are xl's (tools/xl/xl_info.c): the uname fields, then physinfo
 //! (`cpu_mhz` as `kHz/1000 "." kHz%1000` with three digits, memory in MiB truncated, and
@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use crate::host::HostInfo;
+use crate::host::{HostInfo, HostTopology};
 
 /// Writes `info` as `xl info` prints it.
 ///
@@ -72,6 +72,9 @@ pub fn write<W: Write + ?Sized>(out: &mut W, info: &HostInfo) -> io::Result<()> 
     )?;
     field(out, "outstanding_claims", &mib(info.outstanding_claims_kib))?;
     field(out, "free_cpus", &info.free_cpus)?;
+    if let Some(topology) = &info.topology {
+        write_topology(out, topology)?;
+    }
     field(out, "xen_major", &info.xen_major)?;
     field(out, "xen_minor", &info.xen_minor)?;
     field(out, "xen_extra", &info.xen_extra)?;
@@ -88,6 +91,64 @@ pub fn write<W: Write + ?Sized>(out: &mut W, info: &HostInfo) -> io::Result<()> 
     field(out, "cc_compile_date", &info.cc_compile_date)?;
     field(out, "build_id", &info.build_id.as_deref().unwrap_or(""))?;
     field(out, "xend_config_format", &4)
+}
+
+/// The `xl info -n` tables (tools/xl/xl_info.c, output_topologyinfo and output_numainfo).
+/// Unknown ids print as xl's `%d` of Xen's all-ones marker, `-1`; rows xl skips (a CPU
+/// without a core, a node without memory, a device without a node) are skipped.
+fn write_topology<W: Write + ?Sized>(out: &mut W, topology: &HostTopology) -> io::Result<()> {
+    let signed = |v: Option<u32>| v.map_or(-1, i64::from);
+    writeln!(out, "{:<23}:", "cpu_topology")?;
+    writeln!(out, "cpu:    core    socket     node")?;
+    for cpu in &topology.cpus {
+        if let Some(core) = cpu.core {
+            writeln!(
+                out,
+                "{:3}:    {core:4}     {:4}     {:4}",
+                cpu.cpu,
+                signed(cpu.socket),
+                signed(cpu.node)
+            )?;
+        }
+    }
+    if let Some(devices) = &topology.pci_devices {
+        writeln!(out, "{:<23}:", "device topology")?;
+        writeln!(out, "device           node")?;
+        let mut shown = 0;
+        for device in devices {
+            if let Some(node) = device.node {
+                writeln!(out, "{device}      {node}")?;
+                shown += 1;
+            }
+        }
+        if shown == 0 {
+            writeln!(out, "No device topology data available")?;
+        }
+    }
+    writeln!(out, "{:<23}:", "numa_info")?;
+    writeln!(out, "node:    memsize    memfree    distances")?;
+    for node in &topology.nodes {
+        let Some(size) = node.memory_bytes else {
+            continue;
+        };
+        // libxl turns an unknown free size into 0xffffffff, which xl prints shifted.
+        let free = node.free_bytes.unwrap_or(u64::from(u32::MAX));
+        write!(
+            out,
+            "{:4}:    {:6}     {:6}      ",
+            node.node,
+            size >> 20,
+            free >> 20
+        )?;
+        let mut distances = node.distances.iter();
+        // xl prints the first distance unconditionally.
+        write!(out, "{}", signed(distances.next().copied().flatten()))?;
+        for d in distances {
+            write!(out, ",{}", signed(*d))?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 
 mod xentop;
 mod xl_info;
+mod xl_info_topology;
 mod xl_list;
 
 pub use xentop::{ReconstructOptions, XentopBatch, XentopIteration, XentopRow, parse_xentop_batch};

@@ -2,12 +2,10 @@
 
 use crate::XenError;
 use crate::host::HostInfo;
+use crate::host::capture::xl_info_topology::{Table, table_line};
 use crate::host::capture::{Locator, Token, lines, lossy, tokens};
 
 const XL_INFO: Locator = Locator { format: "xl info" };
-
-/// Keys of `xl info -n` that start a table; the table's lines are skipped.
-const TABLES: [&str; 3] = ["cpu_topology", "device topology", "numa_info"];
 
 /// Keys that must be present.
 const REQUIRED: [&str; 4] = ["nr_cpus", "total_memory", "xen_major", "xen_minor"];
@@ -16,7 +14,7 @@ const REQUIRED: [&str; 4] = ["nr_cpus", "total_memory", "xen_major", "xen_minor"
 ///
 /// Memory figures (MiB) become KiB; `free_memory`, which xl prints net of outstanding claims,
 /// gets the claims added back, so that [`render::xl_info`](crate::render::xl_info) gives the
-/// same text. The `-n` tables are skipped; unknown keys (from other xl versions) are
+/// same text. The `-n` tables become [`HostInfo::topology`]; unknown keys (from other xl versions) are
 /// ignored; `nr_cpus`, `total_memory`, `xen_major` and `xen_minor` are required.
 ///
 /// ```
@@ -35,24 +33,31 @@ pub fn parse_xl_info(text: &[u8]) -> Result<HostInfo, XenError> {
     let mut info = HostInfo::default();
     let mut seen: Vec<&'static str> = Vec::new();
     let mut free_mib: Option<(u64, usize, usize)> = None;
-    let mut in_table = false;
+    let mut table: Option<Table> = None;
     let mut last_line = 0;
     for (number, line) in lines(text) {
         last_line = number;
+        if let Some(kind) = table {
+            let topology = info.topology.get_or_insert_with(Default::default);
+            if table_line(kind, number, line, topology)? {
+                continue;
+            }
+            table = None;
+        }
         let field = split_field(line);
         let known = field.and_then(|(key, _, _)| known_key(key));
-        if in_table && known.is_none() {
-            continue;
-        }
-        in_table = false;
         let Some((_, value, value_at)) = field else {
             return Err(XL_INFO.error(number, 0, "expected `key : value`"));
         };
         let Some(key) = known else {
             continue;
         };
-        if TABLES.contains(&key) {
-            in_table = true;
+        if let Some(kind) = Table::started_by(key) {
+            let topology = info.topology.get_or_insert_with(Default::default);
+            if kind == Table::Device {
+                topology.pci_devices.get_or_insert_with(Vec::new);
+            }
+            table = Some(kind);
             continue;
         }
         if !seen.contains(&key) {
@@ -274,11 +279,77 @@ mod tests {
     }
 
     #[test]
-    fn test_numa_tables_are_skipped_and_unknown_keys_ignored() {
+    fn test_numa_tables_end_at_the_next_key_and_unknown_keys_are_ignored() {
         let text = format!(
             "{MINIMAL}cpu_topology           :\ncpu:    core    socket     node\n  0:       0        0        0\nnuma_info              :\nnode:    memsize    memfree    distances\n   0:      2047        936      10\nnew_key_of_xen_9       : 1\nfree_cpus              : 3\n"
         );
-        assert_eq!(parse_xl_info(text.as_bytes()).unwrap().free_cpus, 3);
+        let info = parse_xl_info(text.as_bytes()).unwrap();
+        assert_eq!(info.free_cpus, 3);
+        let topology = info.topology.unwrap();
+        assert_eq!(topology.cpus.len(), 1);
+        assert_eq!(topology.pci_devices, None, "no device table");
+        assert_eq!(topology.nodes[0].free_bytes, Some(936 << 20));
+    }
+
+    /// A two-socket, two-node host with devices, an offline CPU (no row) and an unknown
+    /// distance: parse, render, same text.
+    const TWO_NODES: &str = "cpu_topology           :
+cpu:    core    socket     node
+  0:       0        0        0
+  1:       0        1        1
+  3:       1        1       -1
+device topology        :
+device           node
+0000:00:00.0      0
+0000:3b:1f.6      1
+numa_info              :
+node:    memsize    memfree    distances
+   0:     65430      12000      10,21
+   1:     65536      64000      21,-1
+";
+
+    #[test]
+    fn test_topology_tables_round_trip() {
+        let text = format!("{MINIMAL}{TWO_NODES}");
+        let info = parse_xl_info(text.as_bytes()).unwrap();
+        let topology = info.topology.clone().unwrap();
+        assert_eq!(topology.cpus[2].cpu, 3);
+        assert_eq!(topology.cpus[2].node, None);
+        let devices = topology.pci_devices.unwrap();
+        assert_eq!(devices[1].to_string(), "0000:3b:1f.6");
+        assert_eq!(devices[1].node, Some(1));
+        assert_eq!(topology.nodes[1].distances, [Some(21), None]);
+        let mut out = Vec::new();
+        crate::render::xl_info::write(&mut out, &info).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains(TWO_NODES), "{out}");
+    }
+
+    #[test]
+    fn test_bad_table_rows_are_located() {
+        for (row, at) in [
+            ("  1:       0        x        0\n", (7, 21)),
+            ("  1:       0        0\n", (7, 22)),
+            ("  1:       0        0        0   9\n", (7, 34)),
+            ("99999999999:       0        0        0\n", (7, 1)),
+        ] {
+            let text = format!(
+                "{MINIMAL}cpu_topology           :\ncpu:    core    socket     node\n{row}"
+            );
+            let err = parse_xl_info(text.as_bytes()).unwrap_err();
+            assert_eq!(location(err), at, "{row:?}");
+        }
+        let text = format!("{MINIMAL}device topology        :\n0000:00:zz.0      0\n");
+        assert_eq!(
+            location(parse_xl_info(text.as_bytes()).unwrap_err()),
+            (6, 1)
+        );
+        let text =
+            format!("{MINIMAL}numa_info              :\n   0:      2047        936      10,x\n");
+        assert_eq!(
+            location(parse_xl_info(text.as_bytes()).unwrap_err()),
+            (6, 36)
+        );
     }
 
     #[test]
