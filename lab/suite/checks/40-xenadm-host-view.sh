@@ -1,8 +1,9 @@
 # The host view on real Xen, next to the stock tools, with a running PV guest that has a vif and
 # a disk: `xenadm list` names the same domains, ids, memory and vCPUs as `xl list`; `xenadm info`
-# prints what `xl info` prints, and `xenadm info -n` the same topology tables as `xl info -n`; `xenadm top -b` has xentop's header, domains and static columns
-# (CPU% within a tolerance); `xenadm net` shows the guest's vif on its bridge; the exporter
-# serves the guest's metrics.
+# prints what `xl info` prints, and `xenadm info -n` the same topology tables as `xl info -n`;
+# `xenadm top -b` has xentop's header, domains and static columns (CPU% within a tolerance),
+# and its interactive screen works in a real pseudo-terminal; `xenadm net` shows the guest's
+# vif on its bridge; the exporter serves the guest's metrics.
 # shellcheck source=lab/suite/lib.sh
 . "$LAB_SUITE_LIB"
 name=labhv1
@@ -75,6 +76,19 @@ TIMEFORMAT='%U %S'
 t_xentop=$( { time xentop -b -d 0 -i 50 > /dev/null; } 2>&1 )
 t_ours=$( { time xenadm top -b -d 0 -i 50 > /dev/null; } 2>&1 )
 echo "perf: CPU seconds (user sys) for 50 samples: xentop $t_xentop; xenadm $t_ours"
+
+echo "--- top (the interactive screen, in a pseudo-terminal)"
+# script(1) gives xenadm a terminal of a set size; the keys arrive after the first screens:
+# N (networks) then Q. The screen must show both domains, the vif row, and end with status 0
+# and the terminal restored (the alternate screen left).
+(sleep 6; printf 'n'; sleep 3; printf 'q') |
+    timeout 60 script -qec "stty cols 100 rows 30; xenadm top -d 1" /dev/null > screen.raw ||
+    fail "xenadm top (interactive) exited $? (124: it never quit on q)"
+tr -c '[:print:]\n' ' ' < screen.raw | tail -c 3000
+grep -aq "$name" screen.raw || fail "the screen never showed $name"
+grep -aq 'Domain-0' screen.raw || fail "the screen never showed Domain-0"
+grep -aq 'Net0' screen.raw || fail "N did not show the network rows"
+grep -aq $'\e\[?1049l' screen.raw || fail "the alternate screen was not left on exit"
 
 echo "--- net"
 xenadm net || fail "xenadm net exited $?"
