@@ -27,6 +27,14 @@ const DOMAINS_PER_CALL: u32 = 256;
 /// high.
 const DOMID_FIRST_RESERVED: u32 = 0x7FF0;
 
+/// More CPUs than any Xen build supports (NR_CPUS is at most 8192 on x86 and Arm): a larger
+/// count is a broken answer, and is refused rather than allocated for.
+const MAX_CPUS: u32 = 1 << 16;
+
+/// More NUMA nodes than any Xen build supports (MAX_NUMNODES is 64 on x86): the distance
+/// table grows with the square.
+const MAX_NUMA_NODES: u32 = 1 << 10;
+
 /// Bytes of the largest `XENVER_*` result (`xen_commandline_t`, `xen_capabilities_info_t`).
 const VERSION_BUFFER_BYTES: usize = 1024;
 
@@ -322,6 +330,7 @@ impl XcInterface {
             socket: 0,
             node: 0,
         };
+        let count = bounded(count, MAX_CPUS, "xc_cputopoinfo")?;
         let mut entries = vec![zero; usize_from(count)];
         let mut filled = count;
         // SAFETY: `entries` holds `filled` elements; Xen writes at most that many.
@@ -361,6 +370,7 @@ impl XcInterface {
         if rc != 0 {
             return Err(errno_error("xc_numainfo"));
         }
+        let count = bounded(count, MAX_NUMA_NODES, "xc_numainfo")?;
         let n = usize_from(count);
         let mut memory = vec![
             xc_meminfo_t {
@@ -603,6 +613,19 @@ fn valid(value: u32, invalid: u32) -> Option<u32> {
     (value != invalid).then_some(value)
 }
 
+/// `count`, or an error naming `call` when it is beyond `max`.
+fn bounded(count: u32, max: u32, call: &'static str) -> Result<u32, XenError> {
+    if count > max {
+        return Err(XenError::Call {
+            call,
+            source: std::io::Error::other(format!(
+                "Xen reported {count} entries, more than the {max} xenadm accepts"
+            )),
+        });
+    }
+    Ok(count)
+}
+
 /// A count from Xen as an index (u32 always fits in usize on the targets Xen supports).
 fn usize_from(n: u32) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
@@ -620,6 +643,15 @@ mod tests {
         assert_eq!(count_cpus(&[0b1111_0001], 4), 1);
         assert_eq!(count_cpus(&[0xff, 0x01], 16), 9);
         assert_eq!(count_cpus(&[0xff], 64), 8);
+    }
+
+    #[test]
+    fn topology_counts_are_bounded_and_markers_become_none() {
+        assert_eq!(bounded(64, MAX_NUMA_NODES, "xc_numainfo").unwrap(), 64);
+        let err = bounded(MAX_CPUS + 1, MAX_CPUS, "xc_cputopoinfo").unwrap_err();
+        assert!(err.to_string().contains("xc_cputopoinfo"), "{err}");
+        assert_eq!(valid(7, XEN_INVALID_NODE_ID as u32), Some(7));
+        assert_eq!(valid(u32::MAX, XEN_INVALID_NODE_ID as u32), None);
     }
 
     #[test]
