@@ -432,7 +432,12 @@ fn parse_row(number: usize, line: &[u8], t: &[Token<'_>]) -> Result<XentopRow, X
     row.cpu_seconds = XENTOP.u64(number, cpu, "CPU(sec)")?;
     row.state = parse_state(number, state)?;
     // The name is right-aligned: drop the padding before it and the one separating blank.
-    let name = line[..state.start.saturating_sub(1)].trim_ascii_start();
+    // Only spaces are padding (xentop's `%10s`); other blanks belong to the name.
+    let padded = &line[..state.start.saturating_sub(1)];
+    let name = &padded[padded
+        .iter()
+        .position(|&b| b != b' ')
+        .unwrap_or(padded.len())..];
     if name.is_empty() {
         return Err(XENTOP.error(number, 0, "a domain line without a name"));
     }

@@ -77,8 +77,10 @@ fn parse_row(number: usize, line: &[u8]) -> Result<DomainStats, XenError> {
     if t[0].start != 0 {
         return Err(XL_LIST.error(number, 0, "a domain line starts with its name"));
     }
-    // The name is left-aligned and padded with spaces up to the ID column.
-    let name = line[..id.start].trim_ascii_end();
+    // The name is left-aligned and padded with spaces up to the ID column. Only spaces are
+    // padding: other blanks (a form feed, a tab) belong to the name.
+    let padded = &line[..id.start];
+    let name = &padded[..padded.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1)];
     let domain = DomainStats {
         name: DomainName::new(name),
         domid: DomId(XL_LIST.u32(number, id, "ID")?),
@@ -184,6 +186,17 @@ mod tests {
         )
         .unwrap();
         assert!(crashed[0].state.contains(DomainState::CRASHED));
+    }
+
+    #[test]
+    fn test_only_spaces_pad_a_name() {
+        // Found by fuzzing: a name of form feeds was trimmed to nothing, and its rendering
+        // no longer parsed.
+        let d = parse("\x0c\x0c\x0c   0  1024     2     r-----      29.3\n").unwrap();
+        assert_eq!(d[0].name.as_bytes(), b"\x0c\x0c\x0c");
+        let mut text = Vec::new();
+        crate::render::xl_list::write(&mut text, &d).unwrap();
+        assert_eq!(parse_xl_list(&text).unwrap(), d);
     }
 
     #[test]
