@@ -30,7 +30,7 @@ pub enum CliError {
     #[error(transparent)]
     Exporter(#[from] crate::commands::exporter::ExporterError),
     /// Writing the command's output failed.
-    #[error("cannot write the output")]
+    #[error("cannot write the output to standard output")]
     Output(#[source] io::Error),
     /// Writing a generated file failed.
     #[error("cannot write {}", path.display())]
@@ -52,6 +52,16 @@ impl CliError {
         EXIT_FAILURE
     }
 
+    /// Whether the reader of stdout went away (`xenadm ... | head`): the command then ends
+    /// quietly with status 0, as Unix tools do, instead of reporting an error.
+    pub fn is_closed_pipe(&self) -> bool {
+        match self {
+            CliError::Output(e) => e.kind() == io::ErrorKind::BrokenPipe,
+            CliError::Json(e) => e.io_error_kind() == Some(io::ErrorKind::BrokenPipe),
+            _ => false,
+        }
+    }
+
     /// What the administrator can do about it.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
@@ -62,6 +72,9 @@ impl CliError {
             CliError::Xen(e) => crate::commands::host::hint(e),
             CliError::Exporter(e) => crate::commands::exporter::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
+            CliError::Output(e) if e.kind() == io::ErrorKind::StorageFull => {
+                Some("the file or device stdout goes to is full: free space or redirect elsewhere")
+            }
             CliError::Output(_) | CliError::Json(_) => None,
         }
     }

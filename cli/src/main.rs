@@ -2,7 +2,8 @@
 //!
 //! A thin frontend: it parses the command line, calls the xenadm library crates and renders
 //! their typed results as text or JSON. Exit codes: 0 success, 1 failure (or a "no" answer),
-//! 2 usage error.
+//! 2 usage error. A closed pipe on stdout (`xenadm ... | head`) ends the command quietly
+//! with 0, as Unix tools do.
 
 #![forbid(unsafe_code)]
 
@@ -47,6 +48,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code.into(),
+        // `xenadm ... | head`: the reader has all it wanted; end quietly like Unix tools.
+        Err(err) if err.is_closed_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             report(&err);
             ExitCode::from(err.exit_code())

@@ -51,6 +51,14 @@ impl Output {
     }
 }
 
+/// Writes bytes to stdout and flushes them.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
+}
+
 /// Aligns rows of cells into columns (two spaces apart, last column unpadded), like xl.
 pub fn columns(rows: &[Vec<String>]) -> String {
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);

@@ -86,12 +86,14 @@ fn run(args: &Args) -> Result<(), VhostmdError> {
         }),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(&bytes)
-                .and_then(|()| out.flush())
-                .map_err(|source| VhostmdError::Write {
+            match out.write_all(&bytes).and_then(|()| out.flush()) {
+                // `vm-dump-metrics | head`: the reader went away; end quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => result.map_err(|source| VhostmdError::Write {
                     path: PathBuf::from("<stdout>"),
                     source,
-                })
+                }),
+            }
         }
     }
 }
