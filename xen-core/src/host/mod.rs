@@ -6,6 +6,7 @@
 
 mod backend;
 pub mod capture;
+mod domain_spec;
 mod model;
 mod pci_sysfs;
 mod rates;
@@ -14,6 +15,7 @@ mod topology;
 mod xen_backend;
 
 pub use backend::{Host, HostBackend};
+pub use domain_spec::{DomainSpec, lookup, select};
 pub use model::{
     DomId, DomainName, DomainState, DomainStats, HostInfo, NodeStats, Sample, SampleFlags, Uuid,
     VbdKind, VbdStats, VcpuStats, VifStats,
