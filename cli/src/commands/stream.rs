@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use xen_core::XenError;
 use xen_core::stream::{
-    Analysis, DomainType, Inspector, Item, LibxcRecord, RelayEvent, StreamError, StreamSummary,
-    VerifyReport, analyze_reader, relay,
+    Analysis, DomainType, Inspector, Item, LibxcRecord, MAX_KEPT_ITERATIONS, MAX_KEPT_PROBLEMS,
+    RelayEvent, StreamError, StreamSummary, VerifyReport, analyze_reader, relay,
 };
 
 use crate::error::CliError;
@@ -225,7 +225,21 @@ fn inspect_text(name: &str, s: &StreamSummary) -> String {
             "BYTES".to_string(),
             "AT BYTE".to_string(),
         ]];
-        for it in &s.iterations {
+        let omitted_at = s.iterations.len().saturating_sub(1);
+        for (i, it) in s.iterations.iter().enumerate() {
+            if i == omitted_at
+                && let Some(o) = &s.omitted_iterations
+            {
+                rows.push(vec![
+                    format!("({} more)", o.count),
+                    o.page_records.to_string(),
+                    o.pfns.to_string(),
+                    o.data_pages.to_string(),
+                    o.no_data_pfns.to_string(),
+                    o.bytes.to_string(),
+                    o.first_offset.to_string(),
+                ]);
+            }
             let label = if it.verify {
                 format!("verify {}", it.number)
             } else {
@@ -302,6 +316,12 @@ fn verify_text(name: &str, analysis: &Analysis) -> String {
         for p in &report.problems {
             text.push_str(&format!("  problem: {p}\n"));
         }
+        if report.problems_omitted > 0 {
+            text.push_str(&format!(
+                "  ... and {} more problems (only the first {MAX_KEPT_PROBLEMS} are listed)\n",
+                report.problems_omitted
+            ));
+        }
     } else {
         let mut what = vec![format!("{} bytes", report.bytes)];
         if s.libxl_options.is_some() {
@@ -322,6 +342,12 @@ fn verify_text(name: &str, analysis: &Analysis) -> String {
     }
     for w in &report.warnings {
         text.push_str(&format!("  warning: {w}\n"));
+    }
+    if report.warnings_omitted > 0 {
+        text.push_str(&format!(
+            "  ... and {} more warnings (only the first {MAX_KEPT_PROBLEMS} are listed)\n",
+            report.warnings_omitted
+        ));
     }
     text
 }
@@ -414,14 +440,27 @@ fn run_relay(strict: bool, no_progress: bool, out: &Output) -> Result<u8, CliErr
         RelayEvent::Item(located) => {
             inspector.observe(located);
             let s = inspector.current();
-            if s.iterations.len() > iterations {
-                if let Some(prev) = iterations.checked_sub(1).and_then(|i| s.iterations.get(i)) {
+            if s.iteration_count > iterations {
+                // One line per pass, for the passes the summary keeps one by one.
+                let listed = u64::try_from(MAX_KEPT_ITERATIONS).unwrap_or(u64::MAX);
+                if s.iteration_count <= listed {
+                    if let Some(prev) = s
+                        .iterations
+                        .len()
+                        .checked_sub(2)
+                        .and_then(|i| s.iterations.get(i))
+                    {
+                        progress.line(&format!(
+                            "relay: iteration {} done: {} pfns, {} data pages",
+                            prev.number, prev.pfns, prev.data_pages
+                        ));
+                    }
+                } else if s.iteration_count == listed + 1 {
                     progress.line(&format!(
-                        "relay: iteration {} done: {} pfns, {} data pages",
-                        prev.number, prev.pfns, prev.data_pages
+                        "relay: more than {listed} iterations; further ones are counted, not listed"
                     ));
                 }
-                iterations = s.iterations.len();
+                iterations = s.iteration_count;
             }
             if let Item::Libxc(LibxcRecord::End) = &located.item
                 && let Some(last) = s.iterations.last()
@@ -461,11 +500,7 @@ fn run_relay(strict: bool, no_progress: bool, out: &Output) -> Result<u8, CliErr
         .map_or(String::new(), |n| format!("{n}: "));
     progress.line(&format!(
         "relay: {guest}{} bytes, {} records, {} pfns ({} data pages) in {} iterations; {end}",
-        report.bytes,
-        s.totals.records,
-        s.totals.pfns,
-        s.totals.data_pages,
-        s.iterations.len()
+        report.bytes, s.totals.records, s.totals.pfns, s.totals.data_pages, s.iteration_count
     ));
     Ok(if strict && problem.is_some() { 1 } else { 0 })
 }

@@ -51,3 +51,38 @@ pub fn have_tool(name: &str) -> bool {
     }
     found
 }
+
+/// Runs `program ARGS` (stdin from `stdin`, if given) under an address-space cap of `cap_mib`
+/// MiB (`prlimit --as`) and returns its output and peak resident set in KiB (`/usr/bin/time`).
+/// `None` when `prlimit` or `/usr/bin/time` is missing (the test then skips, saying so, unless
+/// XENADM_REQUIRE_TOOLS=1).
+pub fn capped_run(
+    cap_mib: u64,
+    program: &Path,
+    args: &[&str],
+    stdin: Option<&Path>,
+) -> Option<(Output, u64)> {
+    if !have_tool("prlimit") || !have_tool("/usr/bin/time") {
+        return None;
+    }
+    let rss_file = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--as={}", cap_mib << 20))
+        .args(["--", "/usr/bin/time", "-f", "%M", "-o"])
+        .arg(rss_file.path())
+        .arg(program)
+        .args(args)
+        .env_remove("XENADM_LOG");
+    if let Some(input) = stdin {
+        cmd.stdin(std::fs::File::open(input).unwrap());
+    }
+    let out = cmd.output().unwrap();
+    let text = std::fs::read_to_string(rss_file.path()).unwrap();
+    // The last line is the figure; a line before it says when the program was killed.
+    let rss = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no peak RSS from /usr/bin/time: {text:?}"));
+    Some((out, rss))
+}

@@ -7,6 +7,16 @@
 //! starts a new pass. A VERIFY record starts the debug resend, a CHECKPOINT a new checkpoint.
 //! Two passes merge when the later one starts above where the earlier one ended; Xen's own
 //! progress lines count them the same way only when that does not happen.
+//!
+//! # Limits
+//!
+//! A stream is outside input (a migration peer), so the inspector's memory does not grow with
+//! it and each item costs bounded work. It keeps the first [`MAX_KEPT_ITERATIONS`]` - 1`
+//! passes and the latest one in [`StreamSummary::iterations`]; the passes in between are
+//! added up in [`StreamSummary::omitted_iterations`], and
+//! [`StreamSummary::iteration_count`] counts them all. It tracks at most
+//! [`MAX_TRACKED_VCPUS`] distinct PV vCPU ids. No real stream comes near either limit: a
+//! live migration makes a handful of passes (libxc stops after `max_iters`, 5 by default).
 
 use std::collections::BTreeMap;
 
@@ -72,6 +82,52 @@ pub struct IterationStats {
     pub bytes: u64,
 }
 
+/// Pre-copy passes kept one by one in [`StreamSummary::iterations`]: the first
+/// `MAX_KEPT_ITERATIONS - 1` and the latest.
+pub const MAX_KEPT_ITERATIONS: usize = 256;
+
+/// Distinct PV vCPU ids the inspector tracks (Xen's `MAX_VIRT_CPUS`); further ids are not
+/// counted in [`StreamSummary::pv_vcpus`].
+pub const MAX_TRACKED_VCPUS: usize = 8192;
+
+/// The passes between the first kept ones and the latest, added up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct OmittedIterations {
+    /// How many passes.
+    pub count: u64,
+    /// Of which debug verify passes.
+    pub verify: u64,
+    /// PAGE_DATA records.
+    pub page_records: u64,
+    /// pfns sent.
+    pub pfns: u64,
+    /// pfns with page data.
+    pub data_pages: u64,
+    /// pfns without data.
+    pub no_data_pfns: u64,
+    /// Offset of the first omitted pass's first record.
+    pub first_offset: u64,
+    /// Their bytes on the wire.
+    pub bytes: u64,
+}
+
+impl OmittedIterations {
+    fn add(&mut self, it: &IterationStats) {
+        if self.count == 0 {
+            self.first_offset = it.first_offset;
+        }
+        self.count += 1;
+        self.verify += u64::from(it.verify);
+        self.page_records += it.page_records;
+        self.pfns += it.pfns;
+        self.data_pages += it.data_pages;
+        self.no_data_pfns += it.no_data_pfns;
+        self.bytes += it.bytes;
+    }
+}
+
 /// Count and bytes of one record type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -135,8 +191,15 @@ pub struct StreamSummary {
     pub pv_info: Option<PvInfo>,
     /// vCPUs with an X86_PV_VCPU_BASIC record (PV).
     pub pv_vcpus: u64,
-    /// Pre-copy passes in order (the last non-verify one is the stop-and-copy pass).
+    /// Pre-copy passes in order (the last non-verify one is the stop-and-copy pass): at most
+    /// [`MAX_KEPT_ITERATIONS`], the first ones and the latest.
     pub iterations: Vec<IterationStats>,
+    /// All passes seen, kept or not.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_zero"))]
+    pub iteration_count: u64,
+    /// The passes not kept in `iterations` (between the first kept ones and the latest).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub omitted_iterations: Option<OmittedIterations>,
     /// Record histogram, by layer then type.
     pub records: Vec<RecordStats>,
     /// Totals.
@@ -159,6 +222,12 @@ impl StreamSummary {
     }
 }
 
+#[cfg(feature = "serde")]
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Builds a [`StreamSummary`] from parser items.
 #[derive(Debug, Default)]
 pub struct Inspector {
@@ -167,6 +236,7 @@ pub struct Inspector {
     last_pfn: Option<u64>,
     boundary: bool,
     in_verify: bool,
+    passes: [u64; 2],
     pv_vcpu_ids: std::collections::BTreeSet<u32>,
     trailing_head: Vec<u8>,
 }
@@ -261,11 +331,16 @@ impl Inspector {
                     || self.last_pfn.is_none_or(|prev| first.pfn() <= prev);
                 if starts_pass {
                     self.boundary = false;
-                    let number = s
-                        .iterations
-                        .iter()
-                        .filter(|i| i.verify == self.in_verify)
-                        .count();
+                    let number = self.passes[usize::from(self.in_verify)];
+                    self.passes[usize::from(self.in_verify)] += 1;
+                    s.iteration_count += 1;
+                    if s.iterations.len() >= MAX_KEPT_ITERATIONS
+                        && let Some(latest) = s.iterations.pop()
+                    {
+                        s.omitted_iterations
+                            .get_or_insert_with(OmittedIterations::default)
+                            .add(&latest);
+                    }
                     s.iterations.push(IterationStats {
                         number: u32::try_from(number).unwrap_or(u32::MAX),
                         verify: self.in_verify,
@@ -303,7 +378,9 @@ impl Inspector {
             LibxcRecord::Checkpoint => self.boundary = true,
             LibxcRecord::X86PvInfo(info) => s.pv_info = Some(*info),
             LibxcRecord::X86PvVcpuBasic(Some(vcpu)) => {
-                self.pv_vcpu_ids.insert(vcpu.vcpu_id);
+                if self.pv_vcpu_ids.len() < MAX_TRACKED_VCPUS {
+                    self.pv_vcpu_ids.insert(vcpu.vcpu_id);
+                }
                 s.pv_vcpus = self.pv_vcpu_ids.len() as u64;
             }
             _ => {}

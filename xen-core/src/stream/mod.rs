@@ -17,6 +17,14 @@
 //!   for both in one pass.
 //! * [`relay`]: bytes in, the same bytes out, records observed on the side.
 //!
+//! Limits: a stream is outside input (a migration peer), so every reader here works in memory
+//! that does not grow with the stream's length and in time linear in it. The parser holds at
+//! most one record ([`MAX_RECORD_BODY_BYTES`]); the [`Verifier`] keeps the first
+//! [`MAX_KEPT_PROBLEMS`] problems and warnings and counts the rest
+//! ([`VerifyReport::problems_omitted`]); the [`Inspector`] keeps the first
+//! [`MAX_KEPT_ITERATIONS`]` - 1` pre-copy passes and the latest, adding up the ones between
+//! ([`StreamSummary::omitted_iterations`]), and tracks at most [`MAX_TRACKED_VCPUS`] vCPU ids.
+//!
 //! ```
 //! use xen_core::stream::{SyntheticGuest, analyze_bytes};
 //!
@@ -57,8 +65,8 @@ pub use headers::{
     XlMandatoryFlags,
 };
 pub use inspect::{
-    Inspector, IterationStats, LibxcSummary, RecordStats, StreamSummary, Totals, XlSummary,
-    record_name,
+    Inspector, IterationStats, LibxcSummary, MAX_KEPT_ITERATIONS, MAX_TRACKED_VCPUS,
+    OmittedIterations, RecordStats, StreamSummary, Totals, XlSummary, record_name,
 };
 pub use libxc_record::{
     CpuidLeaf, HvmParams, LibxcRecord, LibxcRecordType, MsrEntry, P2mFrames, PvInfo, PvVcpu,
@@ -72,5 +80,5 @@ pub use relay::{
     parse_reader, relay,
 };
 pub use synthetic::SyntheticGuest;
-pub use verify::{Problem, Verifier, VerifyReport};
+pub use verify::{MAX_KEPT_PROBLEMS, Problem, Verifier, VerifyReport};
 pub use writer::{StreamWriter, encode};

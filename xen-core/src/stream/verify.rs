@@ -5,6 +5,14 @@
 //! The parser enforces what a reader needs to go on (magic, versions, lengths, known types);
 //! the [`Verifier`] checks the rest on its items and keeps going, so one run lists every
 //! problem up to the first one the parser cannot pass.
+//!
+//! # Limits
+//!
+//! A stream is outside input, so the verifier's memory does not grow with it: it keeps the
+//! first [`MAX_KEPT_PROBLEMS`] problems and the first [`MAX_KEPT_PROBLEMS`] warnings in stream
+//! order (plus the parser's own error, always kept as the last problem) and counts the rest
+//! in [`VerifyReport::problems_omitted`] and [`VerifyReport::warnings_omitted`]. A stream
+//! that repeats one bad record millions of times is reported in a few hundred kilobytes.
 
 use std::collections::HashSet;
 
@@ -16,6 +24,10 @@ use super::libxc_record::{LibxcRecord, LibxcRecordType, PvVcpu};
 use super::libxl_record::{EmulatorRecord, LibxlRecord};
 use super::page::{PageData, PageType};
 use super::parser::{Item, Located};
+
+/// Problems (and, separately, warnings) kept one by one in a [`VerifyReport`]; the rest are
+/// counted.
+pub const MAX_KEPT_PROBLEMS: usize = 1000;
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +73,18 @@ pub struct VerifyReport {
     pub problems: Vec<Problem>,
     /// Things Xen tolerates but that are worth knowing.
     pub warnings: Vec<Problem>,
+    /// Problems found beyond the first [`MAX_KEPT_PROBLEMS`], counted only.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_zero"))]
+    pub problems_omitted: u64,
+    /// Warnings found beyond the first [`MAX_KEPT_PROBLEMS`], counted only.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "is_zero"))]
+    pub warnings_omitted: u64,
+}
+
+#[cfg(feature = "serde")]
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl VerifyReport {
@@ -107,6 +131,10 @@ impl Verifier {
     }
 
     fn problem(&mut self, offset: u64, layer: Layer, check: &'static str, message: String) {
+        if self.report.problems.len() >= MAX_KEPT_PROBLEMS {
+            self.report.problems_omitted += 1;
+            return;
+        }
         self.report.problems.push(Problem {
             offset,
             layer,
@@ -116,6 +144,10 @@ impl Verifier {
     }
 
     fn warning(&mut self, offset: u64, layer: Layer, check: &'static str, message: String) {
+        if self.report.warnings.len() >= MAX_KEPT_PROBLEMS {
+            self.report.warnings_omitted += 1;
+            return;
+        }
         self.report.warnings.push(Problem {
             offset,
             layer,
@@ -710,7 +742,13 @@ impl Verifier {
         error: Option<&StreamError>,
     ) -> VerifyReport {
         if let Some(e) = error {
-            self.problem(e.offset, e.layer, "format", e.kind.to_string());
+            // Always kept, even beyond the limit: it is where reading stopped.
+            self.report.problems.push(Problem {
+                offset: e.offset,
+                layer: e.layer,
+                check: "format",
+                message: e.kind.to_string(),
+            });
         }
         if self.trailing_head.is_empty() {
             self.report.trailing_is_xl_go = false;
@@ -720,19 +758,19 @@ impl Verifier {
                 && let Some(end) = end_offset
             {
                 let count = self.report.trailing_bytes;
-                self.warning(
-                    end,
-                    Layer::AfterEnd,
-                    "trailing",
-                    format!("{count} bytes after the stream's END"),
-                );
+                self.report.warnings.push(Problem {
+                    offset: end,
+                    layer: Layer::AfterEnd,
+                    check: "trailing",
+                    message: format!("{count} bytes after the stream's END"),
+                });
             }
         }
         self.report.bytes = bytes;
         self.report.stream_end_offset = end_offset;
         self.report.problems.sort_by_key(|p| p.offset);
         self.report.warnings.sort_by_key(|p| p.offset);
-        self.report.ok = self.report.problems.is_empty();
+        self.report.ok = self.report.problems.is_empty() && self.report.problems_omitted == 0;
         self.report
     }
 }
