@@ -88,6 +88,9 @@ fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
         CpuidMaskError::NotARegularFile { .. } => {
             Some("give one dump file per host, not a folder (e.g. dumps/*.txt)")
         }
+        CpuidMaskError::TooLarge { .. } => Some(
+            "this is not a CPUID dump; make one on that host with `xenadm cpuid dump -1 > HOST.txt`",
+        ),
         CpuidMaskError::Parse { .. } | CpuidMaskError::MissingLeaf { .. } => Some(
             "the file must hold raw `cpuid -1r` output; make it again on that host with `xenadm cpuid dump -1 > HOST.txt`",
         ),

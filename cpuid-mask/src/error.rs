@@ -20,11 +20,23 @@ pub enum CpuidMaskError {
         #[source]
         source: io::Error,
     },
-    /// The path exists but is a directory or another non-regular file.
+    /// The path exists but is a directory, a block device or a socket.
     #[error("{} is not a regular file", path.display())]
     NotARegularFile {
         /// The path given.
         path: PathBuf,
+    },
+    /// The input is larger than any real dump ([`MAX_DUMP_BYTES`](crate::MAX_DUMP_BYTES)).
+    #[error(
+        "{} is larger than {} MiB, more than any CPUID dump (a 4096-CPU host's is smaller)",
+        path.display(),
+        limit_bytes >> 20
+    )]
+    TooLarge {
+        /// The file (`-` for standard input).
+        path: PathBuf,
+        /// The limit.
+        limit_bytes: u64,
     },
     /// The text is not a raw CPUID dump.
     #[error("{}:{line}:{column}: {problem}", path.display())]

@@ -16,6 +16,10 @@
 //! The parser is total: any input gives a dump or a [`CpuidMaskError`] naming the file, line
 //! and column.
 //!
+//! Limits: [`DumpFile::read`] reads files, pipes and `-` (standard input) up to
+//! [`MAX_DUMP_BYTES`] (64 MiB, more than any real host's dump) and refuses larger input with
+//! [`CpuidMaskError::TooLarge`], so memory stays bounded (about twice the limit at most).
+//!
 //! # Example
 //!
 //! ```
@@ -71,5 +75,5 @@ pub use host::{CpuSignature, HostCpu};
 #[cfg(target_arch = "x86_64")]
 pub use local::{CpuSelection, CpuidSource, local_source, read_local};
 pub use mask::{Mask, MaskOptions, MaskWarning, MaskedBit, RegisterMask};
-pub use parse::DumpFile;
+pub use parse::{DumpFile, MAX_DUMP_BYTES};
 pub use registers::FeatureReg;

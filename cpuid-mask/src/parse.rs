@@ -1,7 +1,8 @@
 //! The parser for raw CPUID dumps. Total: every input gives a dump or a located error.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::dump::{CpuBlock, CpuidDump, CpuidEntry, Leaf, Regs, Subleaf};
@@ -18,25 +19,45 @@ pub struct DumpFile {
     pub block_lines: Vec<usize>,
 }
 
+/// The largest dump read: 64 MiB. A `cpuid -r` line is 86 bytes and a CPU reports 60 to 190
+/// leaves and subleaves, so the dump of a 4096-CPU host (Xen's largest build) stays below
+/// this; a larger input is refused with [`CpuidMaskError::TooLarge`] after reading at most
+/// this many bytes (plus one), so memory stays bounded whatever the input.
+pub const MAX_DUMP_BYTES: u64 = 64 << 20;
+
 impl DumpFile {
-    /// Reads and parses a `cpuid -1r` (or `cpuid -r`) file.
+    /// Reads and parses a `cpuid -1r` (or `cpuid -r`) dump: a file, a pipe (`<(ssh host
+    /// xenadm cpuid dump -1)`, `/dev/stdin`) or `-` for standard input. At most
+    /// [`MAX_DUMP_BYTES`] are read.
     ///
     /// # Errors
-    /// [`CpuidMaskError::NotARegularFile`] for directories and devices,
-    /// [`CpuidMaskError::Read`] when the file cannot be read, and
-    /// [`CpuidMaskError::Parse`] with line and column when it is not a dump.
+    /// [`CpuidMaskError::NotARegularFile`] for directories, block devices and sockets,
+    /// [`CpuidMaskError::Read`] when the input cannot be read, [`CpuidMaskError::TooLarge`]
+    /// beyond [`MAX_DUMP_BYTES`], and [`CpuidMaskError::Parse`] with line and column when it
+    /// is not a dump.
     pub fn read(path: &Path) -> Result<DumpFile, CpuidMaskError> {
         let read_error = |source: io::Error| CpuidMaskError::Read {
             path: path.to_path_buf(),
             source,
         };
-        let meta = fs::metadata(path).map_err(read_error)?;
-        if !meta.is_file() {
-            return Err(CpuidMaskError::NotARegularFile {
-                path: path.to_path_buf(),
-            });
-        }
-        let bytes = fs::read(path).map_err(read_error)?;
+        let bytes = if path == Path::new("-") {
+            read_bounded(io::stdin().lock(), path)?
+        } else {
+            let meta = fs::metadata(path).map_err(read_error)?;
+            let kind = meta.file_type();
+            if !(kind.is_file() || kind.is_fifo() || kind.is_char_device()) {
+                return Err(CpuidMaskError::NotARegularFile {
+                    path: path.to_path_buf(),
+                });
+            }
+            if kind.is_file() && meta.len() > MAX_DUMP_BYTES {
+                return Err(CpuidMaskError::TooLarge {
+                    path: path.to_path_buf(),
+                    limit_bytes: MAX_DUMP_BYTES,
+                });
+            }
+            read_bounded(fs::File::open(path).map_err(read_error)?, path)?
+        };
         DumpFile::parse(&bytes, path)
     }
 
@@ -73,6 +94,25 @@ impl CpuidDump {
     pub fn parse(input: &[u8]) -> Result<CpuidDump, CpuidMaskError> {
         DumpFile::parse(input, Path::new("<input>")).map(|file| file.dump)
     }
+}
+
+/// Everything `reader` yields, refused beyond [`MAX_DUMP_BYTES`] after reading one byte more.
+fn read_bounded(reader: impl Read, path: &Path) -> Result<Vec<u8>, CpuidMaskError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_DUMP_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| CpuidMaskError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_DUMP_BYTES {
+        return Err(CpuidMaskError::TooLarge {
+            path: path.to_path_buf(),
+            limit_bytes: MAX_DUMP_BYTES,
+        });
+    }
+    Ok(bytes)
 }
 
 type Located = (usize, usize, ParseProblem);
@@ -406,6 +446,17 @@ mod tests {
 
     const LINE1: &str =
         "   0x00000001 0x00: eax=0x000906ea ebx=0x00100800 ecx=0x7ffafbff edx=0xbfebfbff";
+
+    #[test]
+    fn test_read_bounded_stops_one_byte_past_the_limit() {
+        let mut endless = io::repeat(b' ');
+        let err = read_bounded(&mut endless, Path::new("-")).expect_err("too large");
+        assert!(
+            matches!(err, CpuidMaskError::TooLarge { limit_bytes, .. } if limit_bytes == MAX_DUMP_BYTES)
+        );
+        let exact = read_bounded(io::repeat(b' ').take(MAX_DUMP_BYTES), Path::new("-"));
+        assert_eq!(exact.map(|b| b.len() as u64).ok(), Some(MAX_DUMP_BYTES));
+    }
 
     fn problem(text: &str) -> (usize, usize, ParseProblem) {
         parse_dump(text.as_bytes()).expect_err("should fail")
