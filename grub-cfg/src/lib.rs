@@ -100,14 +100,11 @@ pub struct InstalledXen {
     pub evidence: String,
 }
 
-/// The running hypervisor's version (`/sys/hypervisor/version/{major,minor}` below `root`),
+/// The running hypervisor's version (`/sys/hypervisor/version/{major,minor}` below `root`, as
+/// [`xen_role`] reads it),
 /// else the newest `/boot/xen-<version>*` image.
 pub fn installed_xen(root: &Path) -> Option<InstalledXen> {
-    let read = |rel: &str| fs::read_to_string(text::in_root(root, rel)).ok();
-    if let (Some(major), Some(minor)) = (
-        read("/sys/hypervisor/version/major"),
-        read("/sys/hypervisor/version/minor"),
-    ) && let (Ok(major), Ok(minor)) = (major.trim().parse::<u32>(), minor.trim().parse::<u32>())
+    if let Some((major, minor)) = xen_role::detect_at(root).version.and_then(|v| v.release())
         && major == 4
     {
         return Some(InstalledXen {

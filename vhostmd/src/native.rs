@@ -291,25 +291,18 @@ impl NativeHost {
     }
 }
 
-/// Hypervisor vendor and product, from `/sys/hypervisor` and `/proc/xen`.
+/// Hypervisor vendor and product: Xen as [`xen_role`] decides, else KVM when `/dev/kvm` exists.
 fn vendor(root: &std::path::Path) -> (&'static str, String) {
     let read = |p: &str| {
         std::fs::read_to_string(root.join(p))
             .map(|s| s.trim().to_string())
             .ok()
     };
-    let is_xen = read("sys/hypervisor/type").as_deref() == Some("xen")
-        || root.join("proc/xen/privcmd").exists();
-    if is_xen {
-        let version = match (
-            read("sys/hypervisor/version/major"),
-            read("sys/hypervisor/version/minor"),
-        ) {
-            (Some(a), Some(b)) => format!(
-                "Xen {a}.{b}{}",
-                read("sys/hypervisor/version/extra").unwrap_or_default()
-            ),
-            _ => "Xen".to_string(),
+    let xen = xen_role::detect_at(root);
+    if xen.role.on_xen() {
+        let version = match xen.version {
+            Some(version) => format!("Xen {version}"),
+            None => "Xen".to_string(),
         };
         ("Xen Project", version)
     } else if root.join("dev/kvm").exists() {
@@ -364,5 +357,19 @@ mod tests {
         let rate: u64 = get(&mut host, "PageInRate").parse().unwrap();
         assert!(rate > 0);
         assert_eq!(get(&mut host, "PageFaultRate"), "0");
+    }
+
+    #[test]
+    fn test_vendor_follows_the_xen_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(vendor(root), ("unknown", "unknown".to_string()));
+        std::fs::create_dir_all(root.join("sys/hypervisor/version")).unwrap();
+        std::fs::write(root.join("sys/hypervisor/type"), "xen\n").unwrap();
+        assert_eq!(vendor(root), ("Xen Project", "Xen".to_string()));
+        std::fs::write(root.join("sys/hypervisor/version/major"), "4\n").unwrap();
+        std::fs::write(root.join("sys/hypervisor/version/minor"), "17\n").unwrap();
+        std::fs::write(root.join("sys/hypervisor/version/extra"), ".5\n").unwrap();
+        assert_eq!(vendor(root), ("Xen Project", "Xen 4.17.5".to_string()));
     }
 }

@@ -56,3 +56,5 @@ pub mod render;
 pub mod stream;
 
 pub use error::XenError;
+/// Whether this machine is a Xen dom0, a guest or not on Xen (re-exported for embedders).
+pub use xen_role as role;

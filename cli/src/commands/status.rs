@@ -1,6 +1,5 @@
 //! `xenadm status`: one screen about this host.
 
-use std::fs;
 use std::path::Path;
 
 use cpuid_mask::{
@@ -9,6 +8,7 @@ use cpuid_mask::{
 use serde::Serialize;
 use xen_core::XenError;
 use xen_core::host::{DomainState, Host, HostBackend, Sample, SampleFlags, XenBackend};
+use xen_role::XenRole;
 
 use crate::error::CliError;
 use crate::output::{Output, columns};
@@ -115,12 +115,7 @@ fn xen_section_with<B: HostBackend>(
     open_host: impl FnOnce() -> Result<Host<B>, XenError>,
 ) -> Section {
     let mut xen = xen_status(root);
-    let role = match xen.role {
-        XenRole::None => "not a Xen host",
-        XenRole::Dom0 => "Xen dom0 (control domain)",
-        XenRole::DomU => "Xen guest (domU)",
-    };
-    let mut rows = vec![row("role", format!("{role} ({})", xen.evidence))];
+    let mut rows = vec![row("role", format!("{} ({})", xen.role, xen.evidence))];
     if xen.role == XenRole::Dom0 {
         match open_host().and_then(|mut host| host.sample(SampleFlags::XEN_VERSION)) {
             Ok(sample) => xen.host = Some(XenHostStatus::of(&sample)),
@@ -261,14 +256,6 @@ impl XenHostStatus {
     }
 }
 
-#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum XenRole {
-    None,
-    Dom0,
-    DomU,
-}
-
 fn cpu_status(host: &HostCpu, cpuid_source: CpuidSource) -> CpuStatus {
     let migration_feature_bits = FeatureReg::ALL
         .iter()
@@ -288,41 +275,14 @@ fn cpu_status(host: &HostCpu, cpuid_source: CpuidSource) -> CpuStatus {
     }
 }
 
-/// Decides dom0/domU/none from /sys/hypervisor and /proc/xen under `root`.
+/// Decides dom0/domU/none from /sys/hypervisor and /proc/xen under `root` ([`xen_role`]).
 pub(crate) fn xen_status(root: &Path) -> XenStatus {
-    let read = |rel: &str| fs::read_to_string(root.join(rel)).ok();
-    let hv_type = read("sys/hypervisor/type").map(|s| s.trim().to_string());
-    let capabilities = read("proc/xen/capabilities");
-    let version = match (
-        read("sys/hypervisor/version/major"),
-        read("sys/hypervisor/version/minor"),
-    ) {
-        (Some(major), Some(minor)) => Some(format!(
-            "{}.{}{}",
-            major.trim(),
-            minor.trim(),
-            read("sys/hypervisor/version/extra")
-                .unwrap_or_default()
-                .trim()
-        )),
-        _ => None,
-    };
-    let (role, evidence) = match (&capabilities, hv_type.as_deref()) {
-        (Some(caps), _) if caps.contains("control_d") => {
-            (XenRole::Dom0, "/proc/xen/capabilities has control_d")
-        }
-        (Some(_), _) => (XenRole::DomU, "/proc/xen/capabilities lacks control_d"),
-        (None, Some("xen")) => (XenRole::DomU, "/sys/hypervisor/type is xen, no /proc/xen"),
-        (None, _) => (
-            XenRole::None,
-            "no /proc/xen and /sys/hypervisor/type is not xen",
-        ),
-    };
+    let found = xen_role::detect_at(root);
     XenStatus {
-        role,
-        hypervisor: hv_type.filter(|t| !t.is_empty()),
-        version,
-        evidence: evidence.to_string(),
+        role: found.role,
+        hypervisor: found.hypervisor,
+        version: found.version.map(|v| v.to_string()),
+        evidence: found.evidence.to_string(),
         host: None,
         host_error: None,
     }
@@ -331,6 +291,7 @@ pub(crate) fn xen_status(root: &Path) -> XenStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn write(root: &Path, rel: &str, text: &str) {
         let path = root.join(rel);

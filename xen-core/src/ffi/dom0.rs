@@ -23,7 +23,7 @@ impl Default for Dom0Paths {
         Dom0Paths {
             privcmd: PathBuf::from("/dev/xen/privcmd"),
             legacy_privcmd: PathBuf::from("/proc/xen/privcmd"),
-            capabilities: PathBuf::from("/proc/xen/capabilities"),
+            capabilities: PathBuf::from(xen_role::CAPABILITIES),
         }
     }
 }
@@ -55,9 +55,7 @@ pub fn check_at(paths: &Dom0Paths) -> Result<(), XenError> {
     };
     // xenfs may not be mounted; then only the device tells.
     if let Ok(capabilities) = std::fs::read_to_string(&paths.capabilities)
-        && !capabilities
-            .split_whitespace()
-            .any(|cap| cap == "control_d")
+        && !xen_role::has_control_d(&capabilities)
     {
         return Err(XenError::NotDom0 {
             path: paths.capabilities.clone(),
