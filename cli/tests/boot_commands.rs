@@ -369,3 +369,19 @@ fn test_status_has_a_boot_section() {
     let v = json(&out);
     assert!(v["boot"].is_object(), "{v}");
 }
+
+#[test]
+fn test_malformed_option_is_refused_without_offering_force() {
+    let dir = fixture();
+    let root = dir.path();
+    let before = fs::read(root.join("etc/default/grub")).unwrap();
+    let out = boot(root, &["set", "--force", "x=it's"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("malformed Xen option `x=it's`"), "{err}");
+    let hint = err.lines().find(|l| l.contains("hint:")).unwrap();
+    // --force was given and cannot help: the hint must not offer it.
+    assert!(!hint.contains("--force sets it"), "{err}");
+    assert!(hint.contains("--force cannot change that"), "{err}");
+    assert_eq!(fs::read(root.join("etc/default/grub")).unwrap(), before);
+}

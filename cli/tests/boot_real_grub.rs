@@ -345,3 +345,84 @@ fn test_grubenv_round_trips_with_the_real_grub_editenv() {
         "grubenv must be edited in place"
     );
 }
+
+/// The last value of option `name` on a Xen line (Xen reads left to right; the last wins).
+fn last_value<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
+    words
+        .iter()
+        .rev()
+        .find(|w| w.split('=').next() == Some(name))
+        .map(String::as_str)
+}
+
+#[test]
+fn test_set_and_unset_change_the_value_that_wins_after_real_grub_mkconfig() {
+    if !can_run_grub_mkconfig() {
+        return;
+    }
+    // GRUB_CMDLINE_XEN_DEFAULT has dom0_mem=4096M,max:4096M: on normal entries it comes after
+    // GRUB_CMDLINE_XEN, so a value set only there would lose.
+    let default_grub = fs::read(grub_data("generated/debian-xen.default-grub")).unwrap();
+    let dir = fixture(&[("grub", &default_grub)]);
+    let root = dir.path();
+    let r = root.to_str().unwrap();
+    let out = xenadm_in(root, &["boot", "--root", r, "set", "dom0_mem=8G,max:8G"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("removed `dom0_mem=4096M,max:4096M` from GRUB_CMDLINE_XEN_DEFAULT"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, cfg) = real_mkconfig(root);
+    let lines = multiboot2_lines(&cfg);
+    assert_eq!(lines.len(), 5, "{cfg}");
+    for (_, words) in &lines {
+        // Every entry, normal and recovery, boots with the value asked for.
+        assert_eq!(
+            last_value(words, "dom0_mem"),
+            Some("dom0_mem=8G,max:8G"),
+            "{words:?}"
+        );
+    }
+
+    // unset without --default removes it from every entry.
+    let out = xenadm_in(root, &["boot", "--root", r, "unset", "dom0_mem"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, cfg) = real_mkconfig(root);
+    for (_, words) in &multiboot2_lines(&cfg) {
+        assert_eq!(last_value(words, "dom0_mem"), None, "{words:?}");
+    }
+}
+
+#[test]
+fn test_unset_of_an_option_only_in_the_default_variable_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("etc/default")).unwrap();
+    let grub = root.join("etc/default/grub");
+    fs::write(
+        &grub,
+        "GRUB_CMDLINE_XEN=\"loglvl=all\"\nGRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=4096M smt=0\"\n",
+    )
+    .unwrap();
+    let r = root.to_str().unwrap();
+    let out = xenadm_in(root, &["boot", "--root", r, "unset", "dom0_mem"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        fs::read_to_string(&grub).unwrap(),
+        "GRUB_CMDLINE_XEN=\"loglvl=all\"\nGRUB_CMDLINE_XEN_DEFAULT=\"smt=0\"\n"
+    );
+    // --default cannot remove what GRUB_CMDLINE_XEN gives every entry: refused, unchanged.
+    let out = xenadm_in(root, &["boot", "--root", r, "unset", "--default", "loglvl"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`loglvl=all` in GRUB_CMDLINE_XEN would still apply"),
+        "{err}"
+    );
+    assert!(err.contains("/etc/default/grub:1"), "{err}");
+    assert_eq!(
+        fs::read_to_string(&grub).unwrap(),
+        "GRUB_CMDLINE_XEN=\"loglvl=all\"\nGRUB_CMDLINE_XEN_DEFAULT=\"smt=0\"\n"
+    );
+}

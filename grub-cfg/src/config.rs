@@ -15,6 +15,8 @@ use crate::text::{in_root, resolve_in_root};
 use crate::write::{WriteOptions, WriteReport, replace_file};
 use crate::xen::{self, Finding, Severity, XenOption, XenVersion};
 
+mod winning;
+
 /// The main file, relative to the system root.
 pub const DEFAULT_GRUB: &str = "/etc/default/grub";
 /// The drop-in folder Debian's grub-mkconfig sources after the main file.
@@ -93,7 +95,7 @@ impl XenVariable {
         }
     }
 
-    fn other(self) -> XenVariable {
+    pub(crate) fn other(self) -> XenVariable {
         match self {
             XenVariable::Xen => XenVariable::XenDefault,
             XenVariable::XenDefault => XenVariable::Xen,
@@ -235,6 +237,10 @@ pub struct Edit {
     pub before: Vec<String>,
     /// Its options after.
     pub after: Vec<String>,
+    /// The other Xen variable, when the edit had to change it too for the value asked for
+    /// to be the one that takes effect (see [`BootConfig::plan_set`]).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    pub also: Vec<VariableChange>,
     /// The files that change (empty when nothing changes).
     pub files: Vec<FileEdit>,
     /// Things to know (the other variable overrides it, an option was not set, ...).
@@ -266,6 +272,19 @@ impl Edit {
             })
             .collect()
     }
+}
+
+/// How a second variable changes within one [`Edit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct VariableChange {
+    /// The variable.
+    pub variable: XenVariable,
+    /// Its options before.
+    pub before: Vec<String>,
+    /// Its options after.
+    pub after: Vec<String>,
 }
 
 /// How to treat invalid options in [`BootConfig::plan_set`].
@@ -709,16 +728,13 @@ impl BootConfig {
         Ok(out)
     }
 
-    /// Plans `set OPT[=VAL]...` on a Xen variable: an option already there is replaced in
-    /// place (its other occurrences removed), a new one is appended; the others keep their
-    /// order. Options are validated against `options.xen_version` unless `options.force`.
-    ///
-    /// # Errors
-    ///
-    /// [`GrubCfgError::InvalidOption`] (malformed, or fails validation without `force`),
-    /// [`GrubCfgError::Opaque`] (the value is computed by shell code),
-    /// [`GrubCfgError::NotEditable`], [`GrubCfgError::EditVerification`].
-    pub fn plan_set(&self, opts: &[&str], options: &SetOptions) -> Result<Edit, GrubCfgError> {
+    /// `set` on one variable only (see [`BootConfig::plan_set`] for the public one, which
+    /// also keeps the other variable from overriding the new value).
+    fn plan_set_in(
+        &self,
+        opts: &[&str],
+        options: &SetOptions,
+    ) -> Result<(Edit, Vec<XenOption>), GrubCfgError> {
         let mut new = Vec::new();
         for raw in opts {
             let option = validate_token(raw)?;
@@ -737,7 +753,7 @@ impl BootConfig {
             }
             new.push(option);
         }
-        let mut edit = self.plan(options.variable, |flat| {
+        let edit = self.plan(options.variable, |flat| {
             // Simulate the options in order: the list after each, then the operations.
             let mut state: Vec<Option<String>> = flat.iter().map(|o| Some(o.0.clone())).collect();
             let mut appended: Vec<String> = Vec::new();
@@ -777,48 +793,12 @@ impl BootConfig {
             ops.extend(appended.into_iter().map(Op::Append));
             ops
         })?;
-        let other = options.variable.other();
-        if let Ok(other_opts) = self.xen_options(other) {
-            for option in &new {
-                if let Some(o) = other_opts
-                    .iter()
-                    .find(|o| o.option.identity() == option.identity())
-                {
-                    let at = o
-                        .source
-                        .as_ref()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default();
-                    edit.warnings.push(match options.variable {
-                        XenVariable::Xen => format!(
-                            "{} also has `{}`{at}; it comes later on the Xen line and wins for normal entries (use --default, or unset it there)",
-                            other.name(),
-                            o.option.raw
-                        ),
-                        XenVariable::XenDefault => format!(
-                            "{} also has `{}`{at}; recovery entries still use that one",
-                            other.name(),
-                            o.option.raw
-                        ),
-                    });
-                }
-            }
-        }
-        Ok(edit)
+        Ok((edit, new))
     }
 
-    /// Plans `unset NAME...`: removes every option with that name (with or without `no-`).
-    ///
-    /// # Errors
-    ///
-    /// As for [`BootConfig::plan_set`].
-    pub fn plan_unset(&self, names: &[&str], variable: XenVariable) -> Result<Edit, GrubCfgError> {
-        let wanted: Vec<String> = names
-            .iter()
-            .map(|n| XenOption::parse(n).identity().to_string())
-            .collect();
-        let before = self.xen_options(variable).unwrap_or_default();
-        let mut edit = self.plan(variable, |flat| {
+    /// Removes every option whose identity is in `wanted` from one variable.
+    fn plan_remove(&self, wanted: &[String], variable: XenVariable) -> Result<Edit, GrubCfgError> {
+        self.plan(variable, |flat| {
             flat.iter()
                 .enumerate()
                 .filter(|(_, o)| {
@@ -828,29 +808,7 @@ impl BootConfig {
                 })
                 .map(|(i, _)| Op::Remove(i))
                 .collect()
-        })?;
-        for name in &wanted {
-            if !before.iter().any(|o| o.option.identity() == name) {
-                edit.warnings.push(format!(
-                    "`{name}` is not in {}: nothing to remove",
-                    variable.name()
-                ));
-            }
-            if let Ok(other) = self.xen_options(variable.other())
-                && let Some(o) = other.iter().find(|o| o.option.identity() == name)
-            {
-                edit.warnings.push(format!(
-                    "`{}` is still set in {}{}",
-                    o.option.raw,
-                    variable.other().name(),
-                    o.source
-                        .as_ref()
-                        .map(|s| format!(" ({s})"))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        Ok(edit)
+        })
     }
 
     /// Plans an edit: `ops` maps the current options (text, editable) to operations.
@@ -902,6 +860,7 @@ impl BootConfig {
             variable,
             before: before.clone(),
             after: after.clone(),
+            also: Vec::new(),
             files: Vec::new(),
             warnings: Vec::new(),
         };
@@ -1126,7 +1085,7 @@ fn removal(text: &str, inner: &Range<usize>, raw: Range<usize>) -> Range<usize> 
 /// Parses one option given by the user; it must be one Xen token that survives both sh (in
 /// double quotes) and GRUB's script parser unchanged.
 pub fn validate_token(raw: &str) -> Result<XenOption, GrubCfgError> {
-    let bad = |reason: &str| GrubCfgError::InvalidOption {
+    let bad = |reason: &str| GrubCfgError::MalformedOption {
         option: raw.to_string(),
         reason: reason.to_string(),
     };

@@ -78,12 +78,37 @@ pub enum GrubCfgError {
         /// Why.
         reason: String,
     },
-    /// A Xen option given on the command line is malformed or fails validation.
+    /// A Xen option given on the command line fails validation against the option table
+    /// (`force` sets it anyway).
     #[error("invalid Xen option `{option}`: {reason}")]
     InvalidOption {
         /// The option as given.
         option: String,
         /// What is wrong.
+        reason: String,
+    },
+    /// A Xen option given on the command line cannot be written as one Xen token (quotes,
+    /// blanks, shell characters): nothing, not even `force`, can set it.
+    #[error("malformed Xen option `{option}`: {reason}")]
+    MalformedOption {
+        /// The option as given.
+        option: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// After the edit, the other Xen variable would still give the option a value other than
+    /// the one asked for.
+    #[error("{}:{line}: `{option}` in {variable} would still apply: {reason}", path.display())]
+    Overridden {
+        /// The option found there.
+        option: String,
+        /// The variable it is in.
+        variable: String,
+        /// Its file.
+        path: PathBuf,
+        /// Its line.
+        line: usize,
+        /// Why it matters and what to do.
         reason: String,
     },
     /// The Xen version given is not one of the known tables.

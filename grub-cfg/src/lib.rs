@@ -64,8 +64,8 @@ use std::path::{Path, PathBuf};
 
 pub use config::{
     BOOT_VARIABLES, BootConfig, CheckReport, DEFAULT_GRUB, DEFAULT_GRUB_D, Edit, FileEdit,
-    LocatedFinding, SetOptions, SourceLine, SourcedOption, UnknownValue, Variable, XenVariable,
-    validate_token,
+    LocatedFinding, SetOptions, SourceLine, SourcedOption, UnknownValue, Variable, VariableChange,
+    XenVariable, validate_token,
 };
 pub use default_grub::{Assignment, DefaultGrub};
 pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};

@@ -163,12 +163,60 @@ fn test_edit_goes_to_the_drop_in_that_wins() {
 }
 
 #[test]
-fn test_warns_when_the_other_variable_wins() {
-    let cfg = config(&["GRUB_CMDLINE_XEN=\"\"\nGRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=1G\"\n"]);
+fn test_set_removes_the_same_option_from_the_variable_that_would_win() {
+    // Normal entries get GRUB_CMDLINE_XEN then GRUB_CMDLINE_XEN_DEFAULT: dom0_mem=1G there
+    // would beat a dom0_mem=2G in GRUB_CMDLINE_XEN. The edit removes it, in the same plan.
+    let cfg = config(&["GRUB_CMDLINE_XEN=\"\"\nGRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=1G smt=0\"\n"]);
     let edit = cfg
         .plan_set(&["dom0_mem=2G"], &SetOptions::default())
         .unwrap();
-    assert!(edit.warnings[0].contains("GRUB_CMDLINE_XEN_DEFAULT also has `dom0_mem=1G` (/f0:2)"));
+    assert!(
+        edit.warnings[0].contains("removed `dom0_mem=1G` from GRUB_CMDLINE_XEN_DEFAULT (/f0:2)"),
+        "{:?}",
+        edit.warnings
+    );
+    assert_eq!(edit.files.len(), 1);
+    assert_eq!(
+        edit.files[0].new_text(),
+        "GRUB_CMDLINE_XEN=\"dom0_mem=2G\"\nGRUB_CMDLINE_XEN_DEFAULT=\"smt=0\"\n"
+    );
+    assert_eq!(edit.also.len(), 1);
+    assert_eq!(edit.also[0].variable, XenVariable::XenDefault);
+    assert_eq!(edit.also[0].after, ["smt=0"]);
+    // With --default the value goes where it wins for normal entries; recovery keeps
+    // GRUB_CMDLINE_XEN's, which the warning says.
+    let cfg = config(&["GRUB_CMDLINE_XEN=\"dom0_mem=1G\"\nGRUB_CMDLINE_XEN_DEFAULT=\"\"\n"]);
+    let edit = cfg
+        .plan_set(&["dom0_mem=2G"], &set(XenVariable::XenDefault))
+        .unwrap();
+    assert!(edit.also.is_empty());
+    assert!(edit.warnings[0].contains("recovery entries still use that one"));
+}
+
+#[test]
+fn test_unset_removes_from_every_entry_or_refuses() {
+    let cfg = config(&["GRUB_CMDLINE_XEN=\"smt=0\"\nGRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=1G\"\n"]);
+    // Only in GRUB_CMDLINE_XEN_DEFAULT: removed from there.
+    let edit = cfg.plan_unset(&["dom0_mem"], XenVariable::Xen).unwrap();
+    assert!(edit.warnings.is_empty(), "{:?}", edit.warnings);
+    assert_eq!(
+        edit.files[0].new_text(),
+        "GRUB_CMDLINE_XEN=\"smt=0\"\nGRUB_CMDLINE_XEN_DEFAULT=\"\"\n"
+    );
+    // --default while GRUB_CMDLINE_XEN still gives it to every entry: refused.
+    let err = cfg
+        .plan_unset(&["smt"], XenVariable::XenDefault)
+        .unwrap_err();
+    assert!(
+        matches!(&err, GrubCfgError::Overridden { option, line: 1, .. } if option == "smt=0"),
+        "{err}"
+    );
+    // A computed GRUB_CMDLINE_XEN_DEFAULT might override the value: refused, saying why.
+    let cfg = config(&["GRUB_CMDLINE_XEN=\"\"\nGRUB_CMDLINE_XEN_DEFAULT=\"$(cat /x)\"\n"]);
+    let err = cfg
+        .plan_set(&["smt=0"], &SetOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, GrubCfgError::Opaque { line: 2, .. }), "{err}");
 }
 
 #[test]

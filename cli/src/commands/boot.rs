@@ -33,10 +33,13 @@ pub enum BootCommand {
     /// The Xen boot variables with the file:line each comes from, and the Xen options as Xen
     /// reads them.
     Show,
-    /// Set Xen options in GRUB_CMDLINE_XEN (or GRUB_CMDLINE_XEN_DEFAULT), in the file that
-    /// really wins; an option already there is replaced in place.
+    /// Set Xen options for every Xen entry (GRUB_CMDLINE_XEN), in the file that really wins;
+    /// an option already there is replaced in place, and removed from
+    /// GRUB_CMDLINE_XEN_DEFAULT, which would override it on normal entries. The value asked
+    /// for is the one Xen gets after grub-mkconfig, or nothing is written.
     Set(SetArgs),
-    /// Remove Xen options (every occurrence, with or without `no-`).
+    /// Remove Xen options (every occurrence, with or without `no-`) from every Xen entry:
+    /// from GRUB_CMDLINE_XEN and GRUB_CMDLINE_XEN_DEFAULT.
     Unset(UnsetArgs),
     /// Validate the Xen options against the documented options of the installed Xen.
     /// Exit 1 when there are errors.
@@ -56,7 +59,8 @@ pub struct SetArgs {
     /// Xen options: NAME, no-NAME or NAME=VALUE.
     #[arg(required = true, value_name = "OPT[=VAL]")]
     pub options: Vec<String>,
-    /// Edit GRUB_CMDLINE_XEN_DEFAULT (normal entries only, not recovery).
+    /// Edit GRUB_CMDLINE_XEN_DEFAULT instead: normal entries only (it wins there), recovery
+    /// entries keep GRUB_CMDLINE_XEN's value.
     #[arg(long)]
     pub default: bool,
     /// Set options even when validation finds errors.
@@ -79,7 +83,8 @@ pub struct UnsetArgs {
     /// Option names.
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
-    /// Edit GRUB_CMDLINE_XEN_DEFAULT.
+    /// Only from GRUB_CMDLINE_XEN_DEFAULT (normal entries); refused when GRUB_CMDLINE_XEN
+    /// still gives the option to every entry.
     #[arg(long)]
     pub default: bool,
     /// Show the change without writing.
@@ -527,6 +532,12 @@ pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
         ),
         GrubCfgError::InvalidOption { .. } => Some(
             "check the name and value (`xenadm boot check` lists the problems); --force sets it anyway",
+        ),
+        GrubCfgError::MalformedOption { .. } => Some(
+            "give each option as one word without quotes, blanks or any of ` $ \\ ; & | < > ( ) { } (sh and GRUB would change them before Xen sees them); --force cannot change that",
+        ),
+        GrubCfgError::Overridden { .. } => Some(
+            "remove it where it is set (`xenadm boot unset NAME` removes it from every entry), then run the command again",
         ),
         GrubCfgError::BadXenVersion { .. } => Some("give a Xen release such as 4.17 or 4.22"),
         GrubCfgError::Changed { .. } => {

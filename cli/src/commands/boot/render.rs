@@ -154,6 +154,14 @@ pub fn edit_text(edit: &Edit, dry_run: bool, written: &[WriteReport]) -> String 
         }
     }
     let _ = writeln!(out, "{} = {}", edit.variable.name(), edit.after.join(" "));
+    for change in &edit.also {
+        let _ = writeln!(
+            out,
+            "{} = {}",
+            change.variable.name(),
+            change.after.join(" ")
+        );
+    }
     if dry_run {
         out.push_str("dry run: nothing written\n");
     } else {
