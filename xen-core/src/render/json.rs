@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 
+use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
+
 use crate::host::Interval;
 use crate::render::digits::write_u64;
 use crate::render::record::{self, DomainRecord, FIELDS, Value};
@@ -69,30 +71,28 @@ fn write_float<W: Write + ?Sized>(out: &mut W, x: f64) -> io::Result<()> {
     }
 }
 
-/// A JSON string with the escapes RFC 8259 requires.
+/// A JSON string, escaped by serde_json (RFC 8259).
 fn write_string<W: Write + ?Sized>(out: &mut W, text: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
-    let mut start = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let escape: Option<&[u8]> = match byte {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            _ => None,
-        };
-        if escape.is_some() || byte < 0x20 {
-            out.write_all(&text.as_bytes()[start..i])?;
-            match escape {
-                Some(e) => out.write_all(e)?,
-                None => write!(out, "\\u{byte:04x}")?,
-            }
-            start = i + 1;
+    let mut serializer = serde_json::Serializer::with_formatter(out, Escapes);
+    serde::Serialize::serialize(text, &mut serializer).map_err(io::Error::from)
+}
+
+/// serde_json's compact escapes, except backspace and form feed as `\u0008` and `\u000c`
+/// (this output's form since its first release: byte-identical for readers that compare).
+struct Escapes;
+
+impl Formatter for Escapes {
+    fn write_char_escape<W: Write + ?Sized>(
+        &mut self,
+        writer: &mut W,
+        char_escape: CharEscape,
+    ) -> io::Result<()> {
+        match char_escape {
+            CharEscape::Backspace => writer.write_all(b"\\u0008"),
+            CharEscape::FormFeed => writer.write_all(b"\\u000c"),
+            other => CompactFormatter.write_char_escape(writer, other),
         }
     }
-    out.write_all(&text.as_bytes()[start..])?;
-    out.write_all(b"\"")
 }
 
 #[cfg(test)]
@@ -103,10 +103,10 @@ mod tests {
     #[test]
     fn test_strings_are_escaped() {
         let mut out = Vec::new();
-        write_string(&mut out, "a\"b\\c\nd\u{1}é").unwrap();
+        write_string(&mut out, "a\"b\\c\nd\u{1}é\u{8}\u{c}\t\r\u{1f}").unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "\"a\\\"b\\\\c\\nd\\u0001é\""
+            "\"a\\\"b\\\\c\\nd\\u0001é\\u0008\\u000c\\t\\r\\u001f\""
         );
     }
 
