@@ -795,32 +795,19 @@ fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
     nearest(name, names.iter().copied())
 }
 
-/// Up to three candidates nearest to `word` (edit distance <= 2, or the same up to `-`/`_`
-/// and case).
+/// Up to three candidates nearest to `word` (optimal string alignment distance <= 2, or the
+/// same up to `-`/`_` and case).
 fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let fold = |b: u8| {
-        if b == b'-' {
-            b'_'
-        } else {
-            b.to_ascii_lowercase()
-        }
-    };
-    let word_folded: Vec<u8> = word.bytes().map(fold).collect();
+    let fold = |c: char| if c == '-' { '_' } else { c.to_ascii_lowercase() };
+    let word_folded: String = word.chars().map(fold).collect();
     let limit = if word.len() > 8 { 2 } else { 1 };
-    let mut rows = (Vec::new(), Vec::new(), Vec::new());
     let mut scored: Vec<(usize, &str)> = Vec::new();
-    let mut folded = Vec::new();
     for c in candidates {
         if c == word || c.len().abs_diff(word.len()) > limit {
             continue;
         }
-        folded.clear();
-        folded.extend(c.bytes().map(fold));
-        let d = if folded == word_folded {
-            0
-        } else {
-            distance(&word_folded, &folded, limit, &mut rows)
-        };
+        let folded: String = c.chars().map(fold).collect();
+        let d = strsim::osa_distance(&word_folded, &folded);
         if d <= limit {
             scored.push((d, c));
         }
@@ -832,43 +819,6 @@ fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<Str
         .take(3)
         .map(|(_, c)| c.to_string())
         .collect()
-}
-
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions), with three
-/// reusable rows; any distance above `max` is reported as `max + 1`.
-fn distance(
-    a: &[u8],
-    b: &[u8],
-    max: usize,
-    rows: &mut (Vec<usize>, Vec<usize>, Vec<usize>),
-) -> usize {
-    let (before, previous, current) = rows;
-    before.clear();
-    before.resize(b.len() + 1, 0);
-    previous.clear();
-    previous.extend(0..=b.len());
-    current.clear();
-    current.resize(b.len() + 1, 0);
-    for i in 1..=a.len() {
-        current[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (previous[j] + 1)
-                .min(current[j - 1] + 1)
-                .min(previous[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(before[j - 2] + 1);
-            }
-            current[j] = best;
-        }
-        // Every later cell is at least the row's minimum: stop early when that is too far.
-        if current.iter().min().is_some_and(|&m| m > max) {
-            return max + 1;
-        }
-        std::mem::swap(before, previous);
-        std::mem::swap(previous, current);
-    }
-    previous[b.len()]
 }
 
 /// Options whose repetition adds up instead of the last one winning.
