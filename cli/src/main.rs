@@ -9,6 +9,7 @@
 
 mod args;
 mod commands;
+mod dropin;
 mod error;
 mod output;
 
@@ -22,7 +23,10 @@ use crate::error::CliError;
 use crate::output::Output;
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     // xentop's `-v` means "show vCPUs"; for `top` the global `-v` keeps that meaning instead
     // of raising the log level (XENADM_LOG still sets logging).
     if let Command::Top(args) = &mut cli.command {
@@ -55,6 +59,30 @@ fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// `--help` and `--version` print to stdout with 0; a usage error gets the documented
+/// `xenadm: error:` form on stderr and exit code 2.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let text = err.render().to_string();
+        return match crate::output::write_stdout(text.as_bytes()) {
+            Err(e) if !e.is_closed_pipe() => ExitCode::from(error::EXIT_FAILURE),
+            _ => ExitCode::SUCCESS,
+        };
+    }
+    let text = err.render().to_string();
+    if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = write!(std::io::stderr().lock(), "{text}");
+        return ExitCode::from(2);
+    }
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let _ = write!(std::io::stderr().lock(), "xenadm: error: {text}");
+    ExitCode::from(2)
 }
 
 /// `-v` raises the log level to info, `-vv` to debug; `XENADM_LOG` takes a full filter. With

@@ -88,3 +88,79 @@ fn test_version_flag() {
     let out = xenadm(&["--version"]);
     assert!(stdout(&out).starts_with("xenadm "));
 }
+
+#[test]
+fn test_man_pages_have_exit_status_examples_see_also_and_drop_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = xenadm(&["man", "--out-dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    for name in ["xenadm.1", "xenadm-image-grow.1", "xenadm-boot-set.1"] {
+        let page = read(name);
+        for section in [".SH \"EXIT STATUS\"", ".SH EXAMPLES", ".SH \"SEE ALSO\""] {
+            assert!(page.contains(section), "{name} lacks {section}:\n{page}");
+        }
+    }
+    // The size argument is in grow's synopsis.
+    let grow = read("xenadm-image-grow.1");
+    let synopsis = grow.split(".SH SYNOPSIS").nth(1).unwrap();
+    let synopsis = synopsis.split(".SH").next().unwrap();
+    assert!(synopsis.contains("\\-\\-to <SIZE>"), "{synopsis}");
+    // The drop-ins have their own pages, describing themselves, not xenadm.
+    let vhostmd = read("vhostmd.8");
+    assert!(vhostmd.contains("\\-\\-check\\-config"), "{vhostmd}");
+    assert!(
+        vhostmd.contains("Host metrics for virtual machines"),
+        "{vhostmd}"
+    );
+    let dump = read("vm-dump-metrics.1");
+    assert!(dump.contains("vhostmd provides to this guest"), "{dump}");
+    assert!(
+        !dump.contains("Daily administration of Xen hosts"),
+        "{dump}"
+    );
+}
+
+#[test]
+fn test_drop_in_help_describes_the_drop_in() {
+    for (bin, about) in [
+        (
+            env!("CARGO_BIN_EXE_vm-dump-metrics"),
+            "vhostmd provides to this guest",
+        ),
+        (
+            env!("CARGO_BIN_EXE_vhostmd"),
+            "Host metrics for virtual machines",
+        ),
+    ] {
+        let out = std::process::Command::new(bin)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        assert!(
+            text.lines().next().unwrap().contains(about),
+            "{bin}: {text}"
+        );
+        assert!(!text.contains("Daily administration"), "{bin}: {text}");
+    }
+}
+
+#[test]
+fn test_usage_errors_have_the_documented_form() {
+    let out = xenadm(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("xenadm: error: "), "{err}");
+    let out = xenadm(&["image", "grow", "x.img"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("xenadm: error: "),
+        "{}",
+        stderr(&out)
+    );
+    // --help still goes to stdout with 0.
+    let out = xenadm(&["image", "grow", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("Usage: xenadm image grow"));
+}

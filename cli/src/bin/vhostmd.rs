@@ -6,64 +6,17 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "../dropin/vhostmd_args.rs"]
+mod vhostmd_args;
+
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser as _;
 use vhostmd::daemon::{self, DaemonOptions};
 use vhostmd::{Config, NoVms, StaticVms, VhostmdError, VirshVms, VmSource, XenVms};
-
-/// Host metrics for virtual machines: writes them to a metrics disk and serves them over
-/// virtio-serial.
-#[derive(Debug, Parser)]
-#[command(name = "vhostmd", version, about, long_about = None)]
-struct Args {
-    /// Info messages.
-    #[arg(short, long)]
-    verbose: bool,
-    /// Stay in the foreground and log to stderr.
-    #[arg(short = 'd', long = "no-daemonize")]
-    no_daemonize: bool,
-    /// The configuration file.
-    #[arg(short = 'f', long = "config", value_name = "FILE", default_value = vhostmd::DEFAULT_CONFIG_PATH)]
-    config: PathBuf,
-    /// Pid file (default /var/run/vhostmd.pid when run as root).
-    #[arg(short = 'p', long = "pid-file", value_name = "FILE")]
-    pid_file: Option<PathBuf>,
-    /// Drop privileges to this user after creating the disk.
-    #[arg(short = 'u', long, value_name = "USER")]
-    user: Option<String>,
-    /// libvirt URI (also replaces CONNECT in actions).
-    #[arg(short = 'c', long, value_name = "URI")]
-    connect: Option<String>,
-    /// Check a configuration file and exit (0 valid, 1 not).
-    #[arg(long, value_name = "FILE")]
-    check_config: Option<PathBuf>,
-    /// Where the list of running VMs comes from.
-    #[arg(long, value_enum, default_value_t = Source::Libvirt)]
-    vm_source: Source,
-    /// A fixed VM list file (`ID<TAB>NAME<TAB>UUID` per line) instead of --vm-source.
-    #[arg(long, value_name = "FILE")]
-    vms: Option<PathBuf>,
-    /// Seconds an action may run before it is killed.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    action_timeout: u64,
-    /// Do one update and exit.
-    #[arg(long)]
-    once: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Source {
-    /// libvirt, read-only, through `virsh -r` (as upstream).
-    Libvirt,
-    /// The Xen host's domains (run in dom0 as root; libxenstat is loaded at run time).
-    Xen,
-    /// No VMs: host metrics only.
-    None,
-}
+use vhostmd_args::{Args, Source};
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -7,43 +7,17 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "../dropin/vm_dump_metrics_args.rs"]
+mod vm_dump_metrics_args;
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::Parser as _;
 use vhostmd::{ProbeOptions, ReadOptions, VhostmdError, find_disk, read_disk};
-
-/// Print the host metrics vhostmd provides to this guest.
-#[derive(Debug, Parser)]
-#[command(name = "vm-dump-metrics", version, about, long_about = None)]
-struct Args {
-    /// Read the metrics disk only.
-    #[arg(short = 'b', long = "vbd")]
-    vbd: bool,
-    /// Read the virtio-serial port only.
-    #[arg(short = 'i', long = "virtio")]
-    virtio: bool,
-    /// Read xenstore only (not supported).
-    #[arg(short = 'x', long = "xenstore")]
-    xenstore: bool,
-    /// Write the metrics to FILE instead of stdout.
-    #[arg(short = 'd', long = "dest", value_name = "FILE")]
-    dest: Option<PathBuf>,
-    /// Accepted for compatibility; no effect.
-    #[arg(short = 'v', long)]
-    verbose: bool,
-    /// Read this image or device instead of probing /sys/block.
-    #[arg(long, value_name = "PATH")]
-    disk: Option<PathBuf>,
-    /// The virtio-serial port.
-    #[arg(long, value_name = "PATH", default_value = vhostmd::virtio::GUEST_PORT)]
-    port: PathBuf,
-    /// Give up after this many seconds (busy disk, silent port).
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    timeout: u64,
-}
+use vm_dump_metrics_args::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
