@@ -19,6 +19,13 @@
 //! Every parser is total: any input gives a value or a [`GrubCfgError`] naming the file and
 //! line. The library never prints.
 //!
+//! Writers and killed writers: a temp file (`.NAME.xenadm-tmp-<16 random hex digits>`, or
+//! `xenadm-tmpx-` where the filesystem has no `O_TMPFILE`) is created with `O_EXCL` and held
+//! under an exclusive `flock` while it lives, so names never collide across pid namespaces and
+//! a leftover of a writer killed with SIGKILL is recognised: the next write in that folder
+//! removes it (only these names, only regular files nobody holds; a `tmpx` one only once it
+//! is a minute old). A writer never removes a file it did not create.
+//!
 //! # Example
 //!
 //! ```
@@ -55,6 +62,7 @@ mod grubenv;
 mod menu;
 mod mkconfig;
 mod sh;
+mod temp;
 mod text;
 mod write;
 pub mod xen;

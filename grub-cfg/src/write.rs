@@ -1,14 +1,14 @@
 //! Safe writes: replace a file atomically (temp file in the same folder, fsync, rename, fsync
 //! the folder; mode and owner kept; a backup next to it; refused when the file changed since it
-//! was read), or overwrite a fixed-size file in place (grubenv).
+//! was read), or overwrite a fixed-size file in place (grubenv). Temp files: [`crate::temp`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{FileExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::GrubCfgError;
+use crate::temp::{self, Temp};
 
 /// How files are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +37,6 @@ pub struct WriteReport {
 
 /// The suffix of backup files.
 pub const BACKUP_SUFFIX: &str = ".xenadm-bak";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn write_err(path: &Path) -> impl FnOnce(io::Error) -> GrubCfgError + '_ {
     move |source| GrubCfgError::Write {
@@ -79,42 +77,27 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Writes `bytes` to a new temp file next to `path` with `meta`'s mode and owner, synced.
-fn temp_copy(path: &Path, bytes: &[u8], meta: &fs::Metadata) -> Result<PathBuf, GrubCfgError> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(
-        ".{}.xenadm-{}-{n}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    );
-    let temp = path.with_file_name(name);
+fn temp_copy(path: &Path, bytes: &[u8], meta: &fs::Metadata) -> Result<Temp, GrubCfgError> {
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.set_permissions(meta.permissions())?;
-        if let Err(e) = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid())) {
+        // On error the temp file (ours) is removed when dropped.
+        let mut temp = temp::create(path, 0o600)?;
+        temp.file.write_all(bytes)?;
+        temp.file.set_permissions(meta.permissions())?;
+        if let Err(e) = std::os::unix::fs::fchown(&temp.file, Some(meta.uid()), Some(meta.gid())) {
             // Only root may give a file away; an unprivileged user editing their own copy
             // already owns the temp file like the original.
-            let ours = fs::metadata(&temp)?;
+            let ours = temp.file.metadata()?;
             if ours.uid() != meta.uid() || ours.gid() != meta.gid() {
                 return Err(e);
             }
         }
-        file.sync_all()
+        temp.file.sync_all()?;
+        Ok(temp)
     })();
-    match result {
-        Ok(()) => Ok(temp),
-        Err(source) => {
-            let _ = fs::remove_file(&temp);
-            Err(GrubCfgError::Write {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    }
+    result.map_err(|source| GrubCfgError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn sync_dir(path: &Path) -> Result<(), GrubCfgError> {
@@ -129,13 +112,11 @@ fn sync_dir(path: &Path) -> Result<(), GrubCfgError> {
 fn backup(path: &Path, old: &[u8], meta: &fs::Metadata) -> Result<PathBuf, GrubCfgError> {
     let target = with_suffix(path, BACKUP_SUFFIX);
     let temp = temp_copy(&target, old, meta)?;
-    fs::rename(&temp, &target).map_err(|source| {
-        let _ = fs::remove_file(&temp);
-        GrubCfgError::Write {
-            path: target.clone(),
-            source,
-        }
+    fs::rename(&temp.path, &target).map_err(|source| GrubCfgError::Write {
+        path: target.clone(),
+        source,
     })?;
+    temp.renamed();
     Ok(target)
 }
 
@@ -159,12 +140,8 @@ pub(crate) fn replace_file(
         None
     };
     let temp = temp_copy(path, new, &meta)?;
-    let renamed =
-        unchanged(path, old).and_then(|()| fs::rename(&temp, path).map_err(write_err(path)));
-    if let Err(e) = renamed {
-        let _ = fs::remove_file(&temp);
-        return Err(e);
-    }
+    unchanged(path, old).and_then(|()| fs::rename(&temp.path, path).map_err(write_err(path)))?;
+    temp.renamed();
     sync_dir(path)?;
     Ok(WriteReport {
         path: path.to_path_buf(),
@@ -174,31 +151,24 @@ pub(crate) fn replace_file(
 
 /// Creates `path` with `bytes` (mode 0644), atomically; fails if it exists.
 pub(crate) fn create_file(path: &Path, bytes: &[u8]) -> Result<WriteReport, GrubCfgError> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let temp = with_suffix(path, &format!(".xenadm-new-{}-{n}", std::process::id()));
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+        let mut temp = temp::create(path, 0o644)?;
+        temp.file.write_all(bytes)?;
+        temp.file.sync_all()?;
         if path.exists() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 "the file appeared while it was being created",
             ));
         }
-        fs::rename(&temp, path)
+        fs::rename(&temp.path, path)?;
+        temp.renamed();
+        Ok(())
     })();
-    if let Err(source) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(GrubCfgError::Write {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
+    result.map_err(|source| GrubCfgError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
     sync_dir(path)?;
     Ok(WriteReport {
         path: path.to_path_buf(),
