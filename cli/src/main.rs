@@ -112,10 +112,8 @@ fn init_logging(cli: &Cli) {
 fn report(err: &CliError) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "xenadm: error: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
+    for cause in error::causes(err) {
         let _ = writeln!(stderr, "  caused by: {cause}");
-        source = cause.source();
     }
     if let Some(hint) = err.hint() {
         let _ = writeln!(stderr, "  hint: {hint}");

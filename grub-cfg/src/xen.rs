@@ -798,7 +798,13 @@ fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
 /// Up to three candidates nearest to `word` (optimal string alignment distance <= 2, or the
 /// same up to `-`/`_` and case).
 fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let fold = |c: char| if c == '-' { '_' } else { c.to_ascii_lowercase() };
+    let fold = |c: char| {
+        if c == '-' {
+            '_'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    };
     let word_folded: String = word.chars().map(fold).collect();
     let limit = if word.len() > 8 { 2 } else { 1 };
     let mut scored: Vec<(usize, &str)> = Vec::new();

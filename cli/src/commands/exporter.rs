@@ -26,7 +26,7 @@ use std::time::Instant;
 use xen_core::host::{Host, HostBackend, SampleFlags, XenBackend};
 use xen_core::render::prometheus::{self, Scrape};
 
-use crate::error::CliError;
+use crate::error::{Chain, CliError};
 use crate::output::Output;
 
 pub use server::{Server, ServerConfig};
@@ -105,13 +105,7 @@ pub fn scrape<B: HostBackend>(host: &mut Host<B>, out: &Output) -> Vec<u8> {
     match host.sample(SampleFlags::all()) {
         Ok(sample) => prometheus::to_bytes(&Scrape::ok(&sample, started.elapsed())),
         Err(err) => {
-            let mut message = format!("sampling the Xen host failed: {err}");
-            let mut cause = std::error::Error::source(&err);
-            while let Some(c) = cause {
-                message.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            out.warn(message);
+            out.warn(format!("sampling the Xen host failed: {}", Chain(&err)));
             prometheus::to_bytes(&Scrape::failed(started.elapsed()))
         }
     }

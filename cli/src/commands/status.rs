@@ -10,7 +10,7 @@ use xen_core::XenError;
 use xen_core::host::{DomainState, Host, HostBackend, Sample, SampleFlags, XenBackend};
 use xen_role::XenRole;
 
-use crate::error::CliError;
+use crate::error::{Chain, CliError};
 use crate::output::{Output, columns};
 
 /// One titled block of `xenadm status`: text rows and the same facts as JSON. Each subsystem
@@ -123,7 +123,7 @@ fn xen_section_with<B: HostBackend>(
                 let hint = crate::commands::host::hint(&err)
                     .map(|h| format!(" (hint: {h})"))
                     .unwrap_or_default();
-                xen.host_error = Some(format!("{}{hint}", error_chain(&err)));
+                xen.host_error = Some(format!("{}{hint}", Chain(&err)));
             }
         }
     }
@@ -149,17 +149,6 @@ fn xen_section_with<B: HostBackend>(
         rows,
         json: serde_json::to_value(&xen).unwrap_or_default(),
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    text
 }
 
 /// A status row.

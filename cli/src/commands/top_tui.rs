@@ -19,7 +19,7 @@ use ratatui::crossterm::event::{self, Event, KeyEvent};
 use xen_core::host::{Host, HostBackend, Interval, Sample, SampleFlags, XenBackend};
 use xen_core::render::xentop::BatchOptions;
 
-use crate::error::CliError;
+use crate::error::{Chain, CliError};
 
 pub use state::{Action, TopState};
 
@@ -151,7 +151,7 @@ pub fn run_screen<H: HostBackend, T: Backend>(
                     Err(err) => {
                         state.sample_error = Some(format!(
                             "sample failed ({}); showing the previous one",
-                            error_chain(&err)
+                            Chain(&err)
                         ));
                     }
                 }
@@ -163,17 +163,6 @@ pub fn run_screen<H: HostBackend, T: Backend>(
 
 fn terminal_error<E: std::error::Error>(err: E) -> CliError {
     CliError::Output(io::Error::other(err.to_string()))
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 #[cfg(test)]
