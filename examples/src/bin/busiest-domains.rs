@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use xen_core::XenError;
-use xen_core::host::{Host, SampleFlags, XenBackend};
+use xen_core::host::{DomainStats, Host, Interval, SampleFlags, Totals, XenBackend};
 
 fn main() -> ExitCode {
     let seconds = std::env::args()
@@ -19,39 +19,29 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("busiest-domains: {err}");
-            let mut cause = std::error::Error::source(&err);
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
+            let causes = std::iter::successors(std::error::Error::source(&err), |&c| c.source());
+            for cause in causes {
+                eprintln!("  caused by: {cause}");
             }
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(interval: Duration) -> Result<(), XenError> {
+fn run(pause: Duration) -> Result<(), XenError> {
     let mut host = Host::with_backend(XenBackend::open()?);
     let flags = SampleFlags::NETWORKS | SampleFlags::XEN_VERSION;
     let first = host.sample(flags)?;
-    std::thread::sleep(interval);
+    std::thread::sleep(pause);
     let second = host.sample(flags)?;
-    let wall_ns = second
-        .monotonic_ns
-        .saturating_sub(first.monotonic_ns)
-        .max(1);
 
-    // Percent of one physical CPU, as xentop counts it; a domain new since the first sample
-    // has no rate yet.
-    let mut rows: Vec<(f64, &xen_core::host::DomainStats)> = second
+    // The library's interval maths: CPU% of one physical CPU as xentop counts it (0.0 for a
+    // domain new since the first sample), matched by domid and UUID.
+    let interval = Interval::new(Some(&first), &second);
+    let mut rows: Vec<(f64, &DomainStats)> = second
         .domains
         .iter()
-        .map(|d| {
-            let before = first.domains.iter().find(|p| p.domid == d.domid);
-            let pct = before.map_or(0.0, |p| {
-                d.cpu_time_ns.saturating_sub(p.cpu_time_ns) as f64 * 100.0 / wall_ns as f64
-            });
-            (pct, d)
-        })
+        .map(|d| (interval.cpu_percent(d), d))
         .collect();
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
 
@@ -68,8 +58,8 @@ fn run(interval: Duration) -> Result<(), XenError> {
     );
     for (pct, d) in rows {
         // vif counters are the backend's view: what it transmits, the guest receives.
-        let guest_rx: u64 = d.vifs.iter().map(|v| v.tx_bytes).sum();
-        let guest_tx: u64 = d.vifs.iter().map(|v| v.rx_bytes).sum();
+        let totals = Totals::of(d);
+        let (guest_rx, guest_tx) = (totals.net_tx_bytes, totals.net_rx_bytes);
         println!(
             "{:>5}  {:<20} {:>6.1} {:>9} {:>12} {:>12}",
             d.domid,
