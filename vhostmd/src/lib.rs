@@ -7,6 +7,11 @@
 //! each VM its own part over virtio-serial. Inside a guest, [`find_disk`] and [`read_disk`]
 //! read the metrics back.
 //!
+//! Limits: [`read_disk`] holds the whole document (at most the disk's 256 MiB) and its tree;
+//! [`copy_document`], what `vm-dump-metrics` uses, checks and copies the document in
+//! [`COPY_CHUNK_BYTES`] blocks as a stream of XML events, in memory that does not depend on
+//! the document's length (a single tag or text run over [`MAX_EVENT_BYTES`] is refused).
+//!
 //! * [`Config`]: `vhostmd.conf`, with `vhostmd.dtd`'s rules checked in code (every error has a
 //!   line and column; a DOCTYPE is optional).
 //! * [`MetricsDisk`], [`Header`], [`checksum`]: the disk format, byte-compatible with
@@ -62,6 +67,7 @@ mod action;
 mod collect;
 mod config;
 mod config_parse;
+mod copy;
 pub mod daemon;
 mod disk;
 mod document;
@@ -85,6 +91,7 @@ pub use config::{
     Transports, Variable, VirtioConfig,
 };
 pub use config_parse::MAX_CONFIG_BYTES;
+pub use copy::{COPY_CHUNK_BYTES, MAX_EVENT_BYTES, copy_document};
 pub use daemon::{Daemon, DaemonOptions};
 pub use disk::{HEADER_BYTES, Header, MetricsDisk, SIGNATURE, checksum};
 pub use document::document;

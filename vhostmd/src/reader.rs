@@ -92,10 +92,10 @@ impl DiskContent {
     }
 }
 
-const ALIGN: usize = 4096;
+pub(crate) const ALIGN: usize = 4096;
 
 /// Reads the first `len` bytes (fewer at the end of the file) into an aligned buffer.
-fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
+pub(crate) fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
     let want = len.div_ceil(ALIGN).max(1) * ALIGN;
     let mut buf = vec![0u8; want + ALIGN];
     let off = buf.as_ptr().align_offset(ALIGN).min(ALIGN);
@@ -112,7 +112,7 @@ fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
     Ok(slice[..got.min(len)].to_vec())
 }
 
-fn open(path: &Path, direct: bool) -> io::Result<File> {
+pub(crate) fn open(path: &Path, direct: bool) -> io::Result<File> {
     if direct {
         match OpenOptions::new()
             .read(true)
