@@ -4,51 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
-use std::fs::{self, File};
-use std::hash::Hasher as _;
+use std::fs;
 use std::io::Read as _;
-use std::os::unix::fs::FileExt as _;
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use test_support::files::{checksum, zeros_between};
 
 const OLD_BYTES: u64 = 8 << 20;
 const ADD_BYTES: u64 = 4 << 30;
 /// Kill once this much of the new range is on disk.
 const KILL_AFTER_BYTES: u64 = 32 << 20;
-
-fn checksum(path: &Path, len: u64) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    let mut f = File::open(path).unwrap().take(len);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0;
-    loop {
-        let n = f.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
-        }
-        hasher.write(&buf[..n]);
-        total += n as u64;
-    }
-    assert_eq!(total, len);
-    hasher.finish()
-}
-
-fn all_zero(path: &Path, from: u64, to: u64) -> bool {
-    let f = File::open(path).unwrap();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut pos = from;
-    while pos < to {
-        let n = usize::try_from((to - pos).min(buf.len() as u64)).unwrap();
-        f.read_exact_at(&mut buf[..n], pos).unwrap();
-        if buf[..n].iter().any(|&b| b != 0) {
-            return false;
-        }
-        pos += n as u64;
-    }
-    true
-}
 
 #[test]
 fn test_sigkill_during_zero_fill_keeps_old_content() {
@@ -102,7 +69,7 @@ fn test_sigkill_during_zero_fill_keeps_old_content() {
     );
     assert_eq!(checksum(&img, OLD_BYTES), sum, "the old content changed");
     assert!(
-        all_zero(&img, OLD_BYTES, size),
+        zeros_between(&img, OLD_BYTES, size),
         "the new part is not all zeros"
     );
 

@@ -14,30 +14,11 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{have_tool, stderr, stdout, xenadm_in};
-use sparse_img::{AttachOptions, AttachedLoop, block_device_size_bytes};
+use sparse_img::block_device_size_bytes;
+use test_support::loops::attach_or_skip;
 
 fn scratch() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
-}
-
-fn attach_or_skip(path: &Path) -> Option<AttachedLoop> {
-    let mut options = AttachOptions::default();
-    options.autoclear = true;
-    match sparse_img::attach(path, &options) {
-        Ok(attached) => Some(attached),
-        Err(err) => {
-            let why = format!(
-                "loop devices cannot be used here: {err}: {:?}",
-                std::error::Error::source(&err)
-            );
-            assert!(
-                std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
-                "required in CI (XENADM_REQUIRE_TOOLS=1): {why}"
-            );
-            eprintln!("SKIPPED: {why}");
-            None
-        }
-    }
 }
 
 fn image(path: &Path, data: &[u8], size: u64) {

@@ -9,91 +9,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{stderr, stdout, xenadm};
+use test_support::captures::xen_real_net_sysfs;
+use test_support::tree::write;
 
-fn capture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../xen-core/tests/data/xen-real-net")
-        .join(name);
-    fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-/// The capture's vif as a sysfs tree: statistics as captured, bridge from `bridge link`,
-/// MTU, state and MAC from `ip -s link`, nodename from the xenstore backend node; the
-/// bridge and loopback as plain interfaces.
+/// The capture's network as a sysfs tree (see `test_support::captures::xen_real_net_sysfs`).
 fn sysfs_tree() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("sys");
-    for line in capture("vif-statistics.txt").lines() {
-        let (path, value) = line.split_once(": ").unwrap();
-        write(
-            &root,
-            path.strip_prefix("/sys/").unwrap(),
-            &format!("{value}\n"),
-        );
-    }
-    let ip = capture("ip-s-link.txt");
-    let lines: Vec<&str> = ip.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let Some(rest) = line.split_once(": ").map(|(_, r)| r) else {
-            continue;
-        };
-        if line.starts_with(' ') {
-            continue;
-        }
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        let name = words[0].trim_end_matches(':');
-        let after = |key: &str| words[words.iter().position(|w| *w == key).unwrap() + 1];
-        let dir = format!("class/net/{name}");
-        write(&root, &format!("{dir}/mtu"), &format!("{}\n", after("mtu")));
-        write(
-            &root,
-            &format!("{dir}/operstate"),
-            &format!("{}\n", after("state").to_ascii_lowercase()),
-        );
-        let mac = lines[i + 1].split_whitespace().nth(1).unwrap();
-        write(&root, &format!("{dir}/address"), &format!("{mac}\n"));
-        if !root.join(&dir).join("statistics").exists() {
-            for file in ["bytes", "packets", "errors", "dropped"] {
-                for direction in ["rx", "tx"] {
-                    write(
-                        &root,
-                        &format!("{dir}/statistics/{direction}_{file}"),
-                        "0\n",
-                    );
-                }
-            }
-        }
-    }
-    for line in capture("bridge-link.txt").lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let port = words[1].trim_end_matches(':');
-        let bridge = words[words.iter().position(|w| *w == "master").unwrap() + 1];
-        std::os::unix::fs::symlink(
-            format!("../{bridge}"),
-            root.join(format!("class/net/{port}/master")),
-        )
-        .unwrap();
-    }
-    let xenstore = capture("xenstore-ls-f.local-domain.txt");
-    for line in xenstore.lines() {
-        let path = line.split(" = ").next().unwrap();
-        if let Some(ids) = path.strip_prefix("/local/domain/0/backend/vif/")
-            && let Some((domid, devid)) = ids.split_once('/')
-            && !devid.contains('/')
-        {
-            write(
-                &root,
-                &format!("class/net/vif{domid}.{devid}/device/nodename"),
-                &format!("backend/vif/{domid}/{devid}\n"),
-            );
-        }
-    }
+    xen_real_net_sysfs(&root);
     (dir, root)
 }
 

@@ -27,14 +27,7 @@ fn run(args: &[&str]) -> Output {
 fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().unwrap();
     let root = out.stdout.trim_ascii() == b"0";
-    if !root {
-        assert!(
-            std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
-            "network namespaces need root (XENADM_REQUIRE_TOOLS=1)"
-        );
-        eprintln!("SKIPPED: network namespaces need root");
-    }
-    root
+    root || test_support::tools::skip("network namespaces need root")
 }
 
 /// dom0 namespace and guest namespace, deleted on drop.

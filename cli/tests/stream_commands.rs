@@ -21,10 +21,7 @@ fn real(name: &str) -> PathBuf {
 
 /// A real capture, decompressed into `dir`.
 fn unpack(dir: &Path, name: &str) -> PathBuf {
-    let file = std::fs::File::open(real(&format!("{name}.zst"))).unwrap();
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(file).unwrap();
-    let mut bytes = Vec::new();
-    decoder.read_to_end(&mut bytes).unwrap();
+    let bytes = test_support::captures::unzstd(&real(&format!("{name}.zst")));
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path

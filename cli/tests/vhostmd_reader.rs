@@ -131,21 +131,13 @@ impl Drop for Loop {
     }
 }
 
-fn require_or_skip(why: &str) {
-    assert!(
-        std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
-        "loop devices are required (XENADM_REQUIRE_TOOLS=1): {why}"
-    );
-    eprintln!("SKIPPED: {why}");
-}
-
 #[test]
 fn test_finds_a_real_loop_device_by_probing_sys_block() {
     if !common::have_tool("losetup") {
         return;
     }
     if !Path::new("/dev/loop-control").exists() {
-        require_or_skip("no /dev/loop-control");
+        test_support::tools::skip("no /dev/loop-control");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -161,7 +153,7 @@ fn test_finds_a_real_loop_device_by_probing_sys_block() {
         .output()
         .unwrap();
     if !out.status.success() {
-        require_or_skip(&format!("losetup failed: {}", common::stderr(&out).trim()));
+        test_support::tools::skip(&format!("losetup failed: {}", common::stderr(&out).trim()));
         return;
     }
     let dev = Loop(common::stdout(&out).trim().to_string());

@@ -19,30 +19,10 @@ use std::time::Duration;
 use xen_core::net::{OperState, SysfsNet, Vif, VifKind, VifSource};
 
 fn tools_available() -> bool {
-    let required = std::env::var_os("XENADM_REQUIRE_TOOLS").is_some_and(|v| v == "1");
-    for tool in ["ip", "nsenter", "mount", "umount", "bash"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            assert!(
-                !required,
-                "{tool} is required (XENADM_REQUIRE_TOOLS=1) but not installed"
-            );
-            eprintln!("SKIPPED: `{tool}` is not installed (apt-get install iproute2 util-linux)");
-            return false;
-        }
-    }
-    let root = nix_is_root();
-    if !root {
-        assert!(
-            !required,
-            "network namespaces need root (XENADM_REQUIRE_TOOLS=1)"
-        );
-        eprintln!("SKIPPED: network namespaces need root");
-    }
-    root
+    ["ip", "nsenter", "mount", "umount", "bash"]
+        .into_iter()
+        .all(test_support::tools::have_tool)
+        && (nix_is_root() || test_support::tools::skip("network namespaces need root"))
 }
 
 fn nix_is_root() -> bool {

@@ -295,16 +295,7 @@ fn test_the_checker_rejects_broken_text() {
 /// Prometheus's own linter, from Debian's `prometheus` package.
 #[test]
 fn test_promtool_check_metrics_accepts_the_exposition() {
-    let found = Command::new("sh")
-        .args(["-c", "command -v promtool"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
-            "promtool is required (XENADM_REQUIRE_TOOLS=1) but not installed"
-        );
-        eprintln!("SKIPPED: `promtool` is not installed (apt-get install prometheus)");
+    if !test_support::tools::have_tool("promtool") {
         return;
     }
     for text in [

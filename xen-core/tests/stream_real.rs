@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -21,11 +20,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn unzstd(name: &str) -> Bytes {
-    let file = std::fs::File::open(data(name)).unwrap();
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(file).unwrap();
-    let mut out = Vec::new();
-    decoder.read_to_end(&mut out).unwrap();
-    Bytes::from(out)
+    Bytes::from(test_support::captures::unzstd(&data(name)))
 }
 
 fn save_file() -> &'static Bytes {

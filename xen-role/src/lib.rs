@@ -173,11 +173,7 @@ pub fn detect_at(root: &Path) -> XenHost {
 mod tests {
     use super::*;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use test_support::tree::write;
 
     #[test]
     fn test_no_files_is_not_xen() {

@@ -280,13 +280,7 @@ pub(crate) fn xen_status(root: &Path) -> XenStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use test_support::tree::write;
 
     #[test]
     fn test_xen_status_none_without_files() {

@@ -179,11 +179,7 @@ mod tests {
     use crate::host::DomId;
     use crate::net::vif::VifKind;
 
-    fn write(root: &Path, rel: &str, text: &str) {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use test_support::tree::write;
 
     fn interface(root: &Path, name: &str, counters: [u64; 8]) {
         let names = [
