@@ -106,6 +106,12 @@ fn test_man_pages_have_exit_status_examples_see_also_and_drop_in_pages() {
     let synopsis = grow.split(".SH SYNOPSIS").nth(1).unwrap();
     let synopsis = synopsis.split(".SH").next().unwrap();
     assert!(synopsis.contains("\\-\\-to <SIZE>"), "{synopsis}");
+    // Every option shows the value it takes.
+    let dump = read("vm-dump-metrics.1");
+    assert!(dump.contains("\\-\\-dest <FILE>"), "{dump}");
+    let mask = read("xenadm-cpuid-mask.1");
+    let synopsis = mask.split(".SH SYNOPSIS").nth(1).unwrap();
+    assert!(synopsis.contains("\\-\\-format <FORMAT>"), "{synopsis}");
     // The drop-ins have their own pages, describing themselves, not xenadm.
     let vhostmd = read("vhostmd.8");
     assert!(vhostmd.contains("\\-\\-check\\-config"), "{vhostmd}");
@@ -163,4 +169,35 @@ fn test_usage_errors_have_the_documented_form() {
     let out = xenadm(&["image", "grow", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("Usage: xenadm image grow"));
+}
+
+#[test]
+fn test_status_as_a_user_says_the_cpuid_device_is_root_only_not_modprobe() {
+    let device = std::path::Path::new("/dev/cpu/0/cpuid");
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root || !device.exists() || !common::have_tool("setpriv") {
+        eprintln!("SKIPPED: needs root, setpriv and the cpuid driver (modprobe cpuid)");
+        return;
+    }
+    // A copy of xenadm that user nobody can run.
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("xenadm");
+    std::fs::copy(env!("CARGO_BIN_EXE_xenadm"), &bin).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .arg("status")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let line = text.lines().find(|l| l.contains("cpuid read via")).unwrap();
+    assert!(line.contains("/dev/cpu/0/cpuid is root-only"), "{line}");
+    assert!(!line.contains("modprobe"), "{line}");
 }

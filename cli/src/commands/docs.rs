@@ -78,7 +78,8 @@ fn walk(command: &clap::Command, out: &mut Vec<(String, Vec<u8>)>) -> Result<(),
 
 /// One page: clap_mangen's sections, then EXIT STATUS, EXAMPLES and SEE ALSO.
 fn page(command: &clap::Command, section: &str) -> Result<(String, Vec<u8>), CliError> {
-    let man = clap_mangen::Man::new(command.clone())
+    let command = command.clone().override_usage(synopsis(command));
+    let man = clap_mangen::Man::new(command)
         .section(section)
         .source(format!("xenadm {}", env!("CARGO_PKG_VERSION")));
     let name = man.get_filename();
@@ -112,6 +113,88 @@ fn page(command: &clap::Command, section: &str) -> Result<(String, Vec<u8>), Cli
     extra.text([roman(see_also(stem))]);
     page.extend_from_slice(extra.to_roff().as_bytes());
     Ok((name, page))
+}
+
+/// The synopsis with each option's value (`--to <SIZE>`): clap_mangen's own leaves values
+/// out, which hides what an option takes.
+fn synopsis(command: &clap::Command) -> String {
+    let name = command.get_bin_name().unwrap_or_else(|| command.get_name());
+    let mut words = vec![name.to_string()];
+    let value = |arg: &clap::Arg| -> String {
+        let takes = arg.get_num_args().is_some_and(|n| n.takes_values())
+            && !matches!(
+                arg.get_action(),
+                clap::ArgAction::SetTrue | clap::ArgAction::Count
+            );
+        match (takes, arg.get_value_names()) {
+            (true, Some(names)) => names.iter().map(|n| format!(" <{n}>")).collect(),
+            (true, None) => format!(" <{}>", arg.get_id().as_str().to_uppercase()),
+            _ => String::new(),
+        }
+    };
+    let flag = |arg: &clap::Arg| -> String {
+        let name = match (arg.get_short(), arg.get_long()) {
+            (Some(s), Some(l)) => format!("-{s}|--{l}"),
+            (Some(s), None) => format!("-{s}"),
+            (None, Some(l)) => format!("--{l}"),
+            (None, None) => String::new(),
+        };
+        let repeat = if matches!(arg.get_action(), clap::ArgAction::Count) {
+            "..."
+        } else {
+            ""
+        };
+        format!("{name}{}{repeat}", value(arg))
+    };
+    let required_groups: Vec<Vec<&clap::Arg>> = command
+        .get_groups()
+        .filter(|g| g.is_required_set())
+        .map(|g| {
+            g.get_args()
+                .filter_map(|id| command.get_arguments().find(|a| a.get_id() == id))
+                .collect()
+        })
+        .collect();
+    let in_group = |arg: &clap::Arg| {
+        required_groups
+            .iter()
+            .flatten()
+            .any(|a| a.get_id() == arg.get_id())
+    };
+    for arg in command
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_positional() && !in_group(a))
+    {
+        words.push(if arg.is_required_set() {
+            flag(arg)
+        } else {
+            format!("[{}]", flag(arg))
+        });
+    }
+    for group in &required_groups {
+        let alternatives: Vec<String> = group.iter().map(|a| flag(a)).collect();
+        words.push(format!("<{}>", alternatives.join("|")));
+    }
+    for arg in command.get_positionals().filter(|a| !a.is_hide_set()) {
+        let name = arg
+            .get_value_names()
+            .and_then(|n| n.first())
+            .map_or_else(|| arg.get_id().as_str().to_uppercase(), ToString::to_string);
+        let many = if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
+            "..."
+        } else {
+            ""
+        };
+        words.push(if arg.is_required_set() {
+            format!("<{name}>{many}")
+        } else {
+            format!("[{name}]{many}")
+        });
+    }
+    if command.has_subcommands() {
+        words.push("<COMMAND>".to_string());
+    }
+    words.join(" ")
 }
 
 fn exit_status(stem: &str) -> Vec<(&'static str, &'static str)> {

@@ -72,11 +72,7 @@ pub enum MapMethodArg {
 
 /// `xenadm image grow`
 #[derive(Debug, Args)]
-#[command(
-    group(ArgGroup::new("size").required(true).args(["to", "by"])),
-    // Written out so that man's synopsis shows the SIZE (clap_mangen drops it from groups).
-    override_usage = "xenadm image grow [OPTIONS] <--to <SIZE>|--by <SIZE>> <PATH>"
-)]
+#[command(group(ArgGroup::new("size").required(true).args(["to", "by"])))]
 pub struct GrowArgs {
     /// The raw image file.
     pub path: PathBuf,

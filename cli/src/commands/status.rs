@@ -91,7 +91,7 @@ fn cpu_section() -> Result<Section, CliError> {
             "cpuid read via",
             match cpu.cpuid_source {
                 CpuidSource::KernelDriver => "the kernel's driver (/dev/cpu/N/cpuid)".to_string(),
-                _ => "the CPUID instruction (no /dev/cpu/N/cpuid: `modprobe cpuid` to ask the kernel, and under Xen PV, Xen)".to_string(),
+                _ => instruction_reason(Path::new("/dev/cpu/0/cpuid")),
             },
         ),
     ];
@@ -275,6 +275,21 @@ pub(crate) fn xen_status(root: &Path) -> XenStatus {
         host: None,
         host_error: None,
     }
+}
+
+/// Why the CPUID instruction is used: the driver's device is missing (the module is not
+/// loaded), or it exists but this user cannot open it (it is root-only).
+fn instruction_reason(device: &Path) -> String {
+    let why = match std::fs::File::open(device) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => format!(
+            "{} is root-only: run as root to ask the kernel, and under Xen PV, Xen",
+            device.display()
+        ),
+        _ if device.exists() => format!("{} cannot be read", device.display()),
+        _ => "no /dev/cpu/N/cpuid: `modprobe cpuid` to ask the kernel, and under Xen PV, Xen"
+            .to_string(),
+    };
+    format!("the CPUID instruction ({why})")
 }
 
 #[cfg(test)]
