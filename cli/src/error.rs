@@ -31,6 +31,16 @@ pub enum CliError {
     /// The Prometheus exporter could not serve.
     #[error(transparent)]
     Exporter(#[from] crate::commands::exporter::ExporterError),
+    /// A command that reads a Xen dom0 ran on a machine that is not one.
+    #[error("`xenadm {command}` needs a Xen dom0, and this machine is {role} ({evidence})")]
+    NotDom0 {
+        /// The command.
+        command: &'static str,
+        /// What the machine is (`not a Xen host`, `Xen guest (domU)`).
+        role: String,
+        /// Which file told.
+        evidence: &'static str,
+    },
     /// Writing the command's output failed.
     #[error("cannot write the output to standard output")]
     Output(#[source] io::Error),
@@ -74,6 +84,9 @@ impl CliError {
             CliError::Xen(e) => crate::commands::host::hint(e),
             CliError::Exporter(e) => crate::commands::exporter::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
+            CliError::NotDom0 { .. } => Some(
+                "run it in dom0 of a host booted with Xen; `--sysfs-root DIR` reads a copy of another host's /sys",
+            ),
             CliError::Output(e) if e.kind() == io::ErrorKind::StorageFull => {
                 Some("the file or device stdout goes to is full: free space or redirect elsewhere")
             }

@@ -39,7 +39,23 @@ pub struct NetRow<'a> {
 /// Runs `xenadm net`.
 pub fn run(args: &NetArgs, out: &Output) -> Result<u8, CliError> {
     let vifs = SysfsNet::at(&args.sysfs_root).vifs()?;
-    let names = if args.sysfs_root == Path::new(SYSTEM_SYSFS) && !vifs.is_empty() {
+    let live = args.sysfs_root == Path::new(SYSTEM_SYSFS);
+    if vifs.is_empty() {
+        // No vifs on a machine that is not a dom0 means "no Xen here", not "no guests".
+        let host = xen_role::detect();
+        if live && host.role != xen_role::XenRole::Dom0 {
+            return Err(CliError::NotDom0 {
+                command: "net",
+                role: host.role.to_string(),
+                evidence: host.evidence,
+            });
+        }
+        out.warn(format_args!(
+            "no vif under {}: no running guest has a network interface",
+            args.sysfs_root.join("class/net").display()
+        ));
+    }
+    let names = if live && !vifs.is_empty() {
         live_domain_names(out)
     } else {
         HashMap::new()

@@ -389,3 +389,56 @@ fn test_listen_error_hints() {
     assert!(hint(&err).unwrap().contains("--listen"));
     assert!(err.to_string().contains(&addr.to_string()));
 }
+
+#[test]
+fn test_source_serves_xen_up_0_with_the_reason_then_recovers() {
+    let mut attempts = 0;
+    let mut source = XenSource::new(|| {
+        attempts += 1;
+        if attempts < 3 {
+            Err(XenError::NotDom0 {
+                path: "/proc/xen \"here\"".into(),
+                what: "missing",
+            })
+        } else {
+            Ok(Host::with_backend(Scripted {
+                samples: vec![Ok(sample_with("web"))],
+            }))
+        }
+    });
+    let quiet = Output::new(false, true);
+    for _ in 0..2 {
+        let text = String::from_utf8(source.scrape(&quiet)).unwrap();
+        assert!(text.contains("xen_up 0\n"), "{text}");
+        // The reason, with the label value escaped.
+        assert!(
+            text.contains("xen_unavailable_info{reason=\"") && text.contains("\\\"here\\\""),
+            "{text}"
+        );
+    }
+    // Xen appeared: the next scrape opens it and samples.
+    let text = String::from_utf8(source.scrape(&quiet)).unwrap();
+    assert!(text.contains("xen_up 1\n"), "{text}");
+    assert!(!text.contains("xen_unavailable_info"), "{text}");
+    assert!(text.contains("domain=\"web\""), "{text}");
+}
+
+#[test]
+fn test_listen_takes_port_only_and_host_names() {
+    assert_eq!(
+        parse_listen(":9753").unwrap(),
+        "0.0.0.0:9753".parse::<SocketAddr>().unwrap()
+    );
+    assert!(parse_listen("localhost:9753").unwrap().ip().is_loopback());
+    assert_eq!(parse_listen("[::1]:9753").unwrap().port(), 9753);
+    for bad in [
+        "localhost",
+        "127.0.0.1",
+        "127.0.0.1:99999",
+        "[::1]",
+        ":",
+        ":x",
+    ] {
+        assert!(parse_listen(bad).is_err(), "{bad}");
+    }
+}
