@@ -121,6 +121,53 @@ pub enum SparseImgError {
         #[source]
         source: io::Error,
     },
+    /// An interrupted growth of this image is recorded in its journal, and the growth asked
+    /// for is a different one.
+    #[error(
+        "an interrupted growth of {} from {} to {} is pending ({} records it; the file is now {current_bytes} bytes): run the same command again, or `--to {target_bytes}`, to finish it first",
+        path.display(),
+        ByteSize::from_bytes(*old_bytes),
+        ByteSize::from_bytes(*target_bytes),
+        journal.display()
+    )]
+    PendingGrow {
+        /// The image.
+        path: PathBuf,
+        /// The journal.
+        journal: PathBuf,
+        /// Size before the interrupted growth.
+        old_bytes: u64,
+        /// Size it was growing to.
+        target_bytes: u64,
+        /// Size now.
+        current_bytes: u64,
+    },
+    /// The file where the grow journal belongs is not a journal.
+    #[error(
+        "{} is not a xenadm grow journal; if no growth of {} is running, remove it",
+        journal.display(),
+        path.display()
+    )]
+    BadJournal {
+        /// The image.
+        path: PathBuf,
+        /// The file in the journal's place.
+        journal: PathBuf,
+    },
+    /// The growth was cancelled (SIGINT or SIGTERM) while the new range was being made.
+    #[error(
+        "growing {} was interrupted; {}",
+        path.display(),
+        if *restored { format!("the file was cut back to its old size ({old_bytes} bytes), its content is intact") } else { format!("its old content is intact, but the file could not be cut back to its old size ({old_bytes} bytes): run the same command again to finish the growth") }
+    )]
+    Interrupted {
+        /// The image.
+        path: PathBuf,
+        /// Its size before (and after, when restored).
+        old_bytes: u64,
+        /// The file was cut back to `old_bytes`.
+        restored: bool,
+    },
     /// Another process holds the image's growth lock (another `grow` is running on it).
     #[error("{} is being grown by another process", path.display())]
     Busy {

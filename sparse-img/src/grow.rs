@@ -14,8 +14,12 @@
 //!   back to its old size;
 //! * `fsync` at the end.
 //!
-//! If the process dies while zero-filling (the slow path), the file holds its old content
-//! followed by some zeros; growing again `--to` the same size finishes the job.
+//! Interrupted growths: a journal (`.NAME.xenadm-grow`, see [`journal_path`]) records the old
+//! size, the target and the method while the image changes. After a kill -9 the file holds its
+//! old content followed by zeros (or a hole, or reserved blocks), and the next run of the same
+//! command (`--to` or `--by`) finds the journal and finishes the growth to the size first
+//! asked for; if the file is already there it only syncs it. A growth cancelled through
+//! [`Progress::cancelled`] (SIGINT, SIGTERM) is cut back to the old size.
 
 use std::fs::File;
 use std::io::{self, Write as _};
@@ -28,6 +32,7 @@ use nix::fcntl::{FallocateFlags, Flock, FlockArg, fallocate};
 use crate::error::SparseImgError;
 use crate::format::{Contents, probe};
 use crate::fs::{FsSpace, round_up};
+use crate::journal::{self, Journal, journal_path};
 use crate::open::open_image;
 use crate::size::ByteSize;
 
@@ -156,6 +161,11 @@ pub trait Progress {
     }
     /// Done (or failed).
     fn finish(&mut self) {}
+    /// Asked between chunks of allocating or zero-filling: `true` stops the growth and cuts
+    /// the file back to its old size ([`SparseImgError::Interrupted`]).
+    fn cancelled(&mut self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores everything.
@@ -190,6 +200,9 @@ pub struct GrowReport {
     pub contents: Contents,
     /// Nothing was changed.
     pub dry_run: bool,
+    /// An interrupted growth was found (its journal) with the file at this size, and
+    /// finished; equal to `new_size_bytes` when the file was already there and only synced.
+    pub resumed_at_bytes: Option<u64>,
 }
 
 impl GrowReport {
@@ -234,10 +247,11 @@ pub fn grow(
     let meta = file
         .metadata()
         .map_err(|e| io_error(path, "read the metadata of", e))?;
-    let old = meta.size();
+    let size = meta.size();
     let allocated_before = meta.blocks().saturating_mul(512);
+    let pending = pending_growth(path, size, options.target)?;
 
-    let found = probe(&file, old, path).map_err(|e| io_error(path, "read", e))?;
+    let found = probe(&file, size, path).map_err(|e| io_error(path, "read", e))?;
     if !found.format.is_raw() && !options.assume_raw {
         return Err(SparseImgError::ForeignFormat {
             path: path.to_path_buf(),
@@ -245,12 +259,20 @@ pub fn grow(
         });
     }
 
-    let target = target_bytes(path, old, options.target)?;
-    let nature = Nature::of(old, allocated_before);
-    let method = match (options.mode, nature) {
-        (GrowMode::Sparse, _) | (GrowMode::Keep, Nature::Sparse) => GrowMethod::Truncate,
-        (GrowMode::Allocate, _) | (GrowMode::Keep, Nature::Allocated) => GrowMethod::Fallocate,
-        (GrowMode::ZeroFill, _) => GrowMethod::ZeroFill,
+    let (old, target) = match pending {
+        Some(j) => (j.old, j.target),
+        None => (size, target_bytes(path, size, options.target)?),
+    };
+    let nature = Nature::of(size, allocated_before);
+    let method = match (pending, options.mode, nature) {
+        (Some(j), _, _) => j.method,
+        (None, GrowMode::Sparse, _) | (None, GrowMode::Keep, Nature::Sparse) => {
+            GrowMethod::Truncate
+        }
+        (None, GrowMode::Allocate, _) | (None, GrowMode::Keep, Nature::Allocated) => {
+            GrowMethod::Fallocate
+        }
+        (None, GrowMode::ZeroFill, _) => GrowMethod::ZeroFill,
     };
 
     let space = FsSpace::of_file(&file).map_err(|e| io_error(path, "statvfs", e))?;
@@ -261,7 +283,7 @@ pub fn grow(
     }
     if method != GrowMethod::Truncate {
         let needed = round_up(target, space.block_size_bytes)
-            .saturating_sub(round_up(old, space.block_size_bytes));
+            .saturating_sub(round_up(size, space.block_size_bytes));
         if needed > space.free_bytes {
             return Err(SparseImgError::NoSpace {
                 path: path.to_path_buf(),
@@ -283,13 +305,29 @@ pub fn grow(
         space,
         contents: found.contents,
         dry_run: options.dry_run,
+        resumed_at_bytes: pending.map(|_| size),
     };
     if options.dry_run {
         return Ok(report);
     }
 
+    let journal_err = |e| io_error(&journal_path(path), "write the grow journal", e);
+    if pending.is_none() {
+        journal::write(
+            path,
+            Journal {
+                old,
+                target,
+                method,
+            },
+        )
+        .map_err(journal_err)?;
+    }
     match method {
+        _ if size == target => {}
         GrowMethod::Truncate => file.set_len(target).map_err(|e| {
+            // Nothing changed: the journal has nothing to finish.
+            let _ = journal::remove(path);
             if e.raw_os_error() == Some(nix::libc::EFBIG) {
                 SparseImgError::TooLargeForFilesystem {
                     path: path.to_path_buf(),
@@ -301,8 +339,8 @@ pub fn grow(
             }
         })?,
         GrowMethod::Fallocate | GrowMethod::ZeroFill => {
-            progress.start(target - old);
-            let filled = fill(&file, old, target, method, progress);
+            progress.start(target - size);
+            let filled = fill(&file, size, target, method, progress);
             progress.finish();
             match filled {
                 Ok(fell_back) => {
@@ -311,12 +349,21 @@ pub fn grow(
                         report.fallocate_unsupported = true;
                     }
                 }
-                Err(failure) => return Err(failure.into_error(&file, path, old, target)),
+                Err(failure) => {
+                    let err = failure.into_error(&file, path, old, target);
+                    // Cut back: the journal has nothing left to finish.
+                    if file.metadata().is_ok_and(|m| m.size() == old) {
+                        let _ = file.sync_all();
+                        journal::remove(path).map_err(journal_err)?;
+                    }
+                    return Err(err);
+                }
             }
         }
     }
 
     file.sync_all().map_err(|e| io_error(path, "fsync", e))?;
+    journal::remove(path).map_err(journal_err)?;
     let after = file
         .metadata()
         .map_err(|e| io_error(path, "read the metadata of", e))?;
@@ -333,6 +380,47 @@ pub fn grow(
     report.allocated_after_bytes = after.blocks().saturating_mul(512);
     report.space = FsSpace::of_file(&file).unwrap_or(report.space);
     Ok(report)
+}
+
+/// The interrupted growth recorded in the journal, when the file is where it left it and
+/// `asked` is the same growth; a stale journal (the file was changed since) is removed.
+fn pending_growth(
+    path: &Path,
+    size: u64,
+    asked: GrowTarget,
+) -> Result<Option<Journal>, SparseImgError> {
+    let journal_file = journal_path(path);
+    let journal_err = |e| io_error(&journal_file, "read the grow journal", e);
+    journal::remove_leftover_temp(path).map_err(journal_err)?;
+    let j = match journal::read(path).map_err(journal_err)? {
+        None => return Ok(None),
+        Some(None) => {
+            return Err(SparseImgError::BadJournal {
+                path: path.to_path_buf(),
+                journal: journal_file,
+            });
+        }
+        Some(Some(j)) => j,
+    };
+    if size < j.old || size > j.target {
+        // Not where the interrupted growth left it: someone changed the file since.
+        journal::remove(path).map_err(journal_err)?;
+        return Ok(None);
+    }
+    let same = match asked {
+        GrowTarget::To(t) => t.bytes() == j.target,
+        GrowTarget::By(b) => j.old.checked_add(b.bytes()) == Some(j.target),
+    };
+    if !same {
+        return Err(SparseImgError::PendingGrow {
+            path: path.to_path_buf(),
+            journal: journal_file,
+            old_bytes: j.old,
+            target_bytes: j.target,
+            current_bytes: size,
+        });
+    }
+    Ok(Some(j))
 }
 
 /// The target size, checked: larger than `old` and a possible file size.
@@ -367,6 +455,20 @@ struct FillFailure {
     length: u64,
     zero_fill: bool,
     source: io::Error,
+    /// Stopped by [`Progress::cancelled`], not by an error.
+    cancelled: bool,
+}
+
+impl FillFailure {
+    fn cancelled(offset: u64, length: u64, zero_fill: bool) -> FillFailure {
+        FillFailure {
+            offset,
+            length,
+            zero_fill,
+            source: io::ErrorKind::Interrupted.into(),
+            cancelled: true,
+        }
+    }
 }
 
 impl FillFailure {
@@ -378,6 +480,13 @@ impl FillFailure {
             Err(_) => false,
         };
         let path = path.to_path_buf();
+        if self.cancelled {
+            return SparseImgError::Interrupted {
+                path,
+                old_bytes: old,
+                restored,
+            };
+        }
         match self.source.raw_os_error() {
             Some(nix::libc::ENOSPC) if restored => SparseImgError::NoSpace {
                 needed_bytes: target - old,
@@ -414,6 +523,9 @@ fn fill(
     if method == GrowMethod::Fallocate {
         while offset < target {
             let length = (target - offset).min(FALLOCATE_CHUNK_BYTES);
+            if progress.cancelled() {
+                return Err(FillFailure::cancelled(offset, length, false));
+            }
             let to_off = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
             match fallocate(
                 file,
@@ -435,6 +547,7 @@ fn fill(
                         length,
                         zero_fill: false,
                         source: errno.into(),
+                        cancelled: false,
                     });
                 }
             }
@@ -460,12 +573,16 @@ fn zero_fill(
         let length = usize::try_from(target - offset)
             .unwrap_or(usize::MAX)
             .min(ZERO_CHUNK_BYTES);
+        if progress.cancelled() {
+            return Err(FillFailure::cancelled(offset, target - offset, true));
+        }
         if let Err(source) = writer.write_all(&zeros[..length]) {
             return Err(FillFailure {
                 offset,
                 length: target - offset,
                 zero_fill: true,
                 source,
+                cancelled: false,
             });
         }
         offset += length as u64;
@@ -513,6 +630,7 @@ mod tests {
             length: 5,
             zero_fill: true,
             source: io::Error::from_raw_os_error(nix::libc::ENOSPC),
+            cancelled: false,
         };
         let err = failure.into_error(&file, &path, 4, 12);
         assert!(
@@ -533,6 +651,7 @@ mod tests {
             length: 6,
             zero_fill: false,
             source: io::Error::from_raw_os_error(nix::libc::EIO),
+            cancelled: false,
         };
         let err = failure.into_error(&file, &path, 4, 12);
         assert!(

@@ -12,7 +12,9 @@
 //!   apart) or SEEK_DATA/SEEK_HOLE;
 //! * [`grow()`]: grow-only resizing that keeps the image sparse or allocated, never writes below
 //!   the old end (taken from `fstat`), checks free space first, refuses qcow2 and other formats
-//!   ([`ImageFormat`]), and syncs;
+//!   ([`ImageFormat`]), and syncs; a journal next to the image ([`journal_path`]) lets the
+//!   next run of the same command finish a growth killed part-way, and a growth cancelled
+//!   through [`Progress::cancelled`] is cut back to the old size;
 //! * [`loops_for`] and [`refresh_capacity`]: the loop devices an image backs (matched by device
 //!   and inode, like `losetup -j`) and `LOOP_SET_CAPACITY`, so a running guest sees the new size;
 //! * [`ByteSize`]: sizes as dd and qemu-img write them (`16000M`, `20G`, `1TiB`, `500GB`).
@@ -63,6 +65,7 @@ mod fs;
 mod grow;
 #[allow(unsafe_code)]
 mod ioctl;
+mod journal;
 mod loops;
 mod open;
 mod size;
@@ -76,6 +79,7 @@ pub use grow::{
     GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget, MAX_FILE_BYTES, Nature, NoProgress,
     Progress, grow,
 };
+pub use journal::{JOURNAL_SUFFIX, journal_path};
 pub use loops::{
     AttachOptions, AttachedLoop, LoopDevice, LoopMatch, attach, block_device_size_bytes, loops_for,
     refresh_capacity,

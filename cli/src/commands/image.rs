@@ -13,6 +13,7 @@ use sparse_img::{
     ImageUsage, LoopDevice, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
 };
 
+use super::grow_signals::GrowSignals;
 use super::status::{Section, row};
 use crate::error::CliError;
 use crate::output::{Output, columns};
@@ -504,9 +505,13 @@ fn loops(args: &LoopsArgs, out: &Output) -> Result<u8, CliError> {
 
 /// A progress bar on stderr while allocating, only when stderr is a terminal.
 #[derive(Debug, Default)]
-struct Bar(Option<ProgressBar>);
+struct Bar(Option<ProgressBar>, Option<GrowSignals>);
 
 impl Progress for Bar {
+    fn cancelled(&mut self) -> bool {
+        self.1.as_mut().is_some_and(GrowSignals::poll)
+    }
+
     fn start(&mut self, total_bytes: u64) {
         if !std::io::stderr().is_terminal() {
             return;
@@ -590,7 +595,51 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     } else {
         Some(sparse_img::loops_for(&args.path)?)
     };
-    let report = sparse_img::grow(&args.path, &options, &mut Bar::default())?;
+    let mut bar = Bar(None, None);
+    if !args.dry_run {
+        bar.1 = Some(GrowSignals::block()?);
+    }
+    let grown = sparse_img::grow(&args.path, &options, &mut bar);
+    let mut signals = bar.1.take();
+    let stopped = signals.as_mut().is_some_and(GrowSignals::poll);
+    let report = match grown {
+        Err(err @ SparseImgError::Interrupted { .. }) => {
+            let code = signals.as_ref().map_or(130, GrowSignals::exit_code);
+            let name = signals.as_ref().map_or("a signal", GrowSignals::name);
+            out.warn(format_args!("{name}: {err}"));
+            return Ok(code);
+        }
+        other => other?,
+    };
+    if let Some(at) = report.resumed_at_bytes {
+        if at == report.new_size_bytes {
+            out.warn(format_args!(
+                "note: {} was already at {} bytes, the size an interrupted growth asked for: synced it",
+                report.path.display(),
+                report.new_size_bytes
+            ));
+        } else {
+            out.warn(format_args!(
+                "note: finished an interrupted growth of {} from {} to {} bytes (it had reached {at})",
+                report.path.display(),
+                report.old_size_bytes,
+                report.new_size_bytes
+            ));
+        }
+    }
+    let interrupted_exit = if stopped {
+        let s = signals.as_ref();
+        out.warn(format_args!(
+            "{}: came when the growth was done: {} is at its new size, {} bytes, synced",
+            s.map_or("a signal", GrowSignals::name),
+            report.path.display(),
+            report.new_size_bytes
+        ));
+        s.map(GrowSignals::exit_code)
+    } else {
+        None
+    };
+    drop(signals);
 
     let mut refreshed = Vec::new();
     let mut first_error = None;
@@ -653,7 +702,7 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     }
     match first_error {
         Some(err) => Err(err.into()),
-        None => Ok(0),
+        None => Ok(interrupted_exit.unwrap_or(0)),
     }
 }
 
@@ -952,6 +1001,12 @@ pub fn hint(err: &SparseImgError) -> Option<&'static str> {
             "ext4 with 4 KiB blocks allows 16 TiB per file: use XFS, or give the guest a second disk"
         }
         SparseImgError::Busy { .. } => "wait for the other `xenadm image grow` to finish",
+        SparseImgError::PendingGrow { .. } => {
+            "an earlier growth was killed part-way; run it again as it was first given to finish it (its journal, .IMAGE.xenadm-grow, says how far), then grow further"
+        }
+        SparseImgError::BadJournal { .. } => {
+            "make sure no `xenadm image grow` of this image is running, then remove that file and run the command again"
+        }
         SparseImgError::Allocate { .. } => {
             "check the filesystem (`dmesg`) and its free space, then run the same command again"
         }

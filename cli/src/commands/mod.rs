@@ -4,6 +4,7 @@ pub mod boot;
 pub mod cpuid;
 pub mod docs;
 pub mod exporter;
+pub mod grow_signals;
 pub mod host;
 pub mod image;
 pub mod info;
