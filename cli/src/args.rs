@@ -56,6 +56,13 @@ pub enum Command {
     Net(crate::commands::net::NetArgs),
     /// Serve Prometheus metrics for the host and its domains.
     Exporter(crate::commands::exporter::ExporterArgs),
+    /// Live-migrate a guest to another host, like `xl migrate` (same wire protocol), with
+    /// progress, downtime, Ctrl-C cancel and a rollback that says where the guest is.
+    Migrate(crate::commands::migrate::MigrateArgs),
+    /// The target side of a migration (run by the sender over ssh), like `xl migrate-receive`.
+    MigrateReceive(crate::commands::migrate::ReceiveArgs),
+    /// Put a guest left behind by a failed migration back into service on this host.
+    MigrateResume(crate::commands::migrate::ResumeArgs),
     /// xl save files and live migration streams: inspect, verify, relay.
     #[command(subcommand)]
     Stream(crate::commands::stream::StreamCommand),

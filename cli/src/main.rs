@@ -47,6 +47,9 @@ fn main() -> ExitCode {
         Command::Net(args) => commands::net::run(args, &out),
         Command::Exporter(args) => commands::exporter::run(args, &out),
         Command::Stream(cmd) => commands::stream::run(cmd, &out),
+        Command::Migrate(args) => commands::migrate::run(args, cli.global.verbose, &out),
+        Command::MigrateReceive(args) => commands::migrate::receive(args, cli.global.verbose),
+        Command::MigrateResume(args) => commands::migrate::resume(args, cli.global.verbose, &out),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),
     };

@@ -149,4 +149,8 @@ pub enum XenError {
         #[source]
         source: io::Error,
     },
+    // ---- Live migration (migrate module) ----
+    /// A live migration step failed.
+    #[error(transparent)]
+    Migrate(#[from] crate::migrate::MigrateError),
 }

@@ -10,6 +10,7 @@
 //! * [`render`]: `xl list`, `xl info`, `xentop -b` (byte for byte), CSV and NDJSON records,
 //!   and Prometheus text from the model.
 //! * [`stream`]: xl save files and live migration streams: parse, write, verify, relay.
+//! * [`migrate`]: live migration over libxl, wire-compatible with `xl migrate` both ways.
 //!
 //! # Example
 //!
@@ -51,6 +52,7 @@ mod error;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod host;
+pub mod migrate;
 pub mod net;
 pub mod render;
 pub mod stream;

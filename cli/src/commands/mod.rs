@@ -9,6 +9,7 @@ pub mod host;
 pub mod image;
 pub mod info;
 pub mod list;
+pub mod migrate;
 pub mod net;
 pub mod status;
 pub mod stream;

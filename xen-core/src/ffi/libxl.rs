@@ -24,8 +24,8 @@ use crate::host::DomId;
 /// which is what `std::process::Child::wait` does.
 #[derive(Debug)]
 pub struct LibxlCtx {
-    ctx: NonNull<libxl_ctx>,
-    lib: Arc<XenLight>,
+    pub(super) ctx: NonNull<libxl_ctx>,
+    pub(super) lib: Arc<XenLight>,
     // libxl keeps pointers to both (the hooks are not copied), so they live as long as the
     // ctx; Drop frees the ctx first.
     _hooks: Box<libxl_childproc_hooks>,
@@ -176,7 +176,7 @@ impl Drop for LibxlCtx {
     }
 }
 
-fn libxl_domain(info: &libxl_dominfo) -> LibxlDomain {
+pub(super) fn libxl_domain(info: &libxl_dominfo) -> LibxlDomain {
     LibxlDomain {
         domid: DomId(info.domid),
         uuid: info.uuid.uuid,

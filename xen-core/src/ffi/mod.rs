@@ -35,12 +35,14 @@
 
 pub mod dom0;
 pub mod libxl;
+mod libxl_migrate;
 mod logger;
 mod xenctrl;
 mod xenstat;
 mod xenstore;
 
 pub use libxl::{LibxlCtx, LibxlDomain};
+pub use libxl_migrate::SuspendAbi;
 pub use logger::{LogLevel, XtlLogger};
 pub use xenctrl::{DomainInfo, PhysInfo, VcpuInfo, VersionInfo, XcInterface};
 pub use xenstat::{

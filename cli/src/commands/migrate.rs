@@ -1,0 +1,340 @@
+//! `xenadm migrate`, `xenadm migrate-receive` and `xenadm migrate-resume`: live migration,
+//! wire-compatible with `xl migrate` both ways (the work is in [`xen_core::migrate`]).
+
+use std::fs::File;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+use xen_core::ffi::{LogLevel, SuspendAbi};
+use xen_core::migrate::{
+    self, Control, EXIT_MOVED, EXIT_NEEDS_ADMIN, EXIT_ON_SOURCE, Event, Failure, LibxlBackend,
+    Phase, ReceiveOptions, SendOptions, Summary,
+};
+
+use crate::error::CliError;
+use crate::output::Output;
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// A bar on a terminal, phase lines otherwise.
+    Auto,
+    /// One JSON event per line on stdout.
+    Json,
+    /// Nothing until the result.
+    None,
+}
+
+/// `xenadm migrate`: xl's options and rune, with progress, downtime and a safe rollback.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = MIGRATE_HELP)]
+pub struct MigrateArgs {
+    /// The guest (name or domain id).
+    pub domain: String,
+    /// The target host; with `-s ""` the whole transport command instead.
+    pub host: String,
+    /// Transport command (default ssh); "" runs HOST itself as the transport.
+    #[arg(short = 's', long = "ssh", value_name = "SSHCMD")]
+    pub ssh: Option<String>,
+    /// The receiver does not daemonize or monitor (forwarded as ` -e`, as xl).
+    #[arg(short = 'e')]
+    pub no_monitor: bool,
+    /// Send this config (libxl JSON, or one `xl list -l` entry) instead of the stored one.
+    #[arg(short = 'C', value_name = "CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Leave the guest paused on the target.
+    #[arg(short = 'p')]
+    pub paused: bool,
+    /// libxc's verify pass; the receiver gets ` -d`.
+    #[arg(long)]
+    pub debug: bool,
+    /// The command run on the target (e.g. "xl migrate-receive" for a host with stock xl).
+    #[arg(long, value_name = "CMD", default_value = migrate::DEFAULT_RECEIVE_COMMAND)]
+    pub receive_command: String,
+    /// Progress display.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+    /// How libxl_domain_suspend is called: neutral (the default, right for upstream and SUSE
+    /// builds), upstream (int flags) or props (SUSE's struct). Also $XENADM_SUSPEND_ABI.
+    #[arg(long, value_name = "ABI", value_parser = parse_abi)]
+    pub suspend_abi: Option<SuspendAbi>,
+}
+
+const MIGRATE_HELP: &str = "\
+The bytes on the wire are xl's: `xl migrate-receive` can be the receiver
+(--receive-command \"xl migrate-receive\" or -s \"\" \"ssh HOST xl migrate-receive -e\"), and
+`xl migrate -s \"\" GUEST \"ssh HOST xenadm migrate-receive\"` sends to xenadm.
+
+Ctrl-C before the point of no return (GO) cancels: the guest keeps running here and the
+target drops its partial copy. After GO it is refused.
+
+Exit codes:
+  0  moved: the guest runs on the target
+  1  failed, the guest still runs on this host (nothing to do)
+  3  the guest needs the administrator: the message says which host to check and the
+     commands that fix it (e.g. `xenadm migrate-resume NAME--migratedaway`)";
+
+fn parse_abi(text: &str) -> Result<SuspendAbi, String> {
+    SuspendAbi::from_name(text).ok_or_else(|| "neutral, upstream or props".to_string())
+}
+
+/// `xenadm migrate-receive`: the target side, run by a sender's transport.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = RECEIVE_HELP)]
+pub struct ReceiveArgs {
+    /// Accepted for xl compatibility: xenadm's receiver never daemonizes or monitors.
+    #[arg(short = 'e')]
+    pub no_monitor: bool,
+    /// Accepted for xl compatibility (no daemon).
+    #[arg(short = 'F')]
+    pub foreground: bool,
+    /// Print the received config on stderr.
+    #[arg(short = 'd')]
+    pub debug: bool,
+    /// Leave the guest paused.
+    #[arg(short = 'p')]
+    pub paused: bool,
+}
+
+const RECEIVE_HELP: &str = "\
+Reads the migration from stdin and answers on stdout (xl's protocol); messages go to stderr.
+Like `xl migrate-receive -e`, no process stays behind to watch the guest: its on_poweroff,
+on_reboot and on_crash actions are not carried out for a received guest (a reboot leaves it
+shut down; restart it with `xl create`). Holds xl's lock /var/lock/xl during the restore.";
+
+/// `xenadm migrate-resume`: puts a guest left behind by a failed migration back into service.
+#[derive(Debug, clap::Args)]
+pub struct ResumeArgs {
+    /// The guest (NAME or NAME--migratedaway, or its id).
+    pub domain: String,
+}
+
+fn log_level(verbose: u8) -> LogLevel {
+    match verbose {
+        0 => LogLevel::Error,
+        1 => LogLevel::Info,
+        _ => LogLevel::Debug,
+    }
+}
+
+/// Runs `xenadm migrate`.
+pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
+    // SIGINT and SIGTERM go to a thread that cancels; blocked here before any thread or child
+    // exists, so every thread inherits the mask (the transport child gets a clean one).
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)
+        .map_err(|e| CliError::Output(e.into()))?;
+    let control = Control::new();
+    let canceller = control.clone();
+    std::thread::spawn(move || {
+        while let Ok(signal) = signals.wait() {
+            if canceller.cancel() {
+                eprintln!("xenadm: {signal}: cancelling; the guest stays on this host");
+            } else {
+                eprintln!("xenadm: {signal}: too late to cancel, the guest is being handed over");
+            }
+        }
+    });
+    let abi = match (args.suspend_abi, std::env::var("XENADM_SUSPEND_ABI")) {
+        (Some(abi), _) => abi,
+        (None, Ok(name)) => parse_abi(&name).map_err(|expected| {
+            CliError::Xen(xen_core::XenError::from(migrate::MigrateError::Config {
+                message: format!("XENADM_SUSPEND_ABI={name:?}: expected {expected}"),
+            }))
+        })?,
+        (None, Err(_)) => SuspendAbi::default(),
+    };
+    let mut backend = LibxlBackend::open(log_level(verbose), abi)?;
+    let mut options = SendOptions::new(&args.domain, &args.host);
+    options.ssh_command = args.ssh.clone();
+    options.receive_command = args.receive_command.clone();
+    options.no_monitor = args.no_monitor;
+    options.config_file = args.config.clone();
+    options.paused = args.paused;
+    options.debug = args.debug;
+    let (sink, bar) = progress_sink(args.progress, out.quiet());
+    let result = migrate::send(&mut backend, &options, &control, sink);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        Ok(summary) => {
+            render_summary(&summary, &args.host, out)?;
+            Ok(EXIT_MOVED)
+        }
+        Err(failure) => {
+            render_failure(&failure, out)?;
+            Ok(failure.exit_code())
+        }
+    }
+}
+
+fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Option<ProgressBar>) {
+    match mode {
+        ProgressMode::None => (Box::new(|_| {}), None),
+        ProgressMode::Json => (
+            Box::new(|event: &Event| {
+                if let Ok(line) = serde_json::to_string(event) {
+                    let mut stdout = std::io::stdout().lock();
+                    let _ = writeln!(stdout, "{line}");
+                    let _ = stdout.flush();
+                }
+            }),
+            None,
+        ),
+        ProgressMode::Auto if quiet => (Box::new(|_| {}), None),
+        ProgressMode::Auto if std::io::stderr().is_terminal() => {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            let handle = bar.clone();
+            (
+                Box::new(move |event: &Event| match event {
+                    Event::Phase { phase } => handle.set_message(phase_text(*phase).to_string()),
+                    Event::Progress(t) => {
+                        let eta = t
+                            .eta_s
+                            .map(|s| format!(", ETA {s:.0} s"))
+                            .unwrap_or_default();
+                        let of = t
+                            .guest_pages
+                            .map(|g| format!(" of {g}"))
+                            .unwrap_or_default();
+                        handle.set_message(format!(
+                            "pass {}: {} pages{of} sent this pass, {} in all, {:.1} MiB at {:.1} MiB/s{eta}",
+                            t.pass,
+                            t.pass_pages,
+                            t.pages,
+                            t.bytes as f64 / f64::from(1 << 20),
+                            t.mib_per_s
+                        ));
+                    }
+                    _ => {}
+                }),
+                Some(bar),
+            )
+        }
+        ProgressMode::Auto => (
+            Box::new(|event: &Event| {
+                if let Event::Phase { phase } = event {
+                    eprintln!("migration sender: {}", phase_text(*phase));
+                }
+            }),
+            None,
+        ),
+    }
+}
+
+fn phase_text(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Connecting => "connecting to the receiver",
+        Phase::Header => "sending the config",
+        Phase::Transfer => "transferring memory (the guest keeps running)",
+        Phase::WaitingForTarget => "stream sent; the target is restoring",
+        Phase::Handover => "point of no return: the target starts the guest",
+        Phase::RollingBack => "rolling back: the guest stays here",
+        _ => "working",
+    }
+}
+
+fn render_summary(summary: &Summary, host: &str, out: &Output) -> Result<(), CliError> {
+    if out.json {
+        return out.print_json(summary);
+    }
+    let downtime = summary
+        .downtime_s
+        .map(|d| format!(", downtime {:.0} ms", d * 1000.0))
+        .unwrap_or_default();
+    let passes: Vec<String> = summary.passes.iter().map(u64::to_string).collect();
+    out.print(&format!(
+        "Migration successful: {} moved to {host} in {:.1} s, {:.1} MiB in {} passes (pages {}){downtime}\n",
+        summary.domain,
+        summary.total_s,
+        summary.bytes as f64 / f64::from(1 << 20),
+        summary.passes.len(),
+        passes.join(", "),
+    ))?;
+    for warning in &summary.warnings {
+        out.warn(warning);
+    }
+    Ok(())
+}
+
+fn render_failure(failure: &Failure, out: &Output) -> Result<(), CliError> {
+    if out.json {
+        out.print_json(&serde_json::json!({
+            "domain": failure.domain,
+            "step": failure.step,
+            "error": failure.error.to_string(),
+            "placement": failure.placement,
+            "notes": failure.notes,
+            "fix": failure.fix,
+            "exit_code": failure.exit_code(),
+        }))?;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "xenadm: error: {failure}");
+    let mut source = std::error::Error::source(&failure.error);
+    while let Some(cause) = source {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+        source = cause.source();
+    }
+    let _ = writeln!(stderr, "  where: {}", failure.placement_text());
+    for note in &failure.notes {
+        let _ = writeln!(stderr, "  note: {note}");
+    }
+    for fix in &failure.fix {
+        let _ = writeln!(stderr, "  fix: {fix}");
+    }
+    let code = failure.exit_code();
+    debug_assert!(code == EXIT_ON_SOURCE || code == EXIT_NEEDS_ADMIN);
+    Ok(())
+}
+
+/// Runs `xenadm migrate-receive`: stdin is the stream, stdout the answers. Stdout is moved
+/// aside first (fd 1 then points at stderr), so nothing else can write into the protocol.
+pub fn receive(args: &ReceiveArgs, verbose: u8) -> Result<u8, CliError> {
+    let io_error = |e: nix::Error| CliError::Output(e.into());
+    let input = File::from(nix::unistd::dup(std::io::stdin()).map_err(io_error)?);
+    let mut output = File::from(nix::unistd::dup(std::io::stdout()).map_err(io_error)?);
+    nix::unistd::dup2_stdout(std::io::stderr()).map_err(io_error)?;
+    let _ = (args.no_monitor, args.foreground);
+    let mut note = |line: &str| eprintln!("migration target: {line}");
+    let mut backend = LibxlBackend::open(log_level(verbose), SuspendAbi::default())?;
+    let options = {
+        let mut o = ReceiveOptions::default();
+        o.paused = args.paused;
+        o.debug = args.debug;
+        o.lock_path = Some(PathBuf::from(migrate::XL_LOCK_PATH));
+        o
+    };
+    match migrate::receive(&mut backend, &input, &mut output, &options, &mut note) {
+        Ok(_) => Ok(0),
+        Err(e) => {
+            eprintln!("migration target: error: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// Runs `xenadm migrate-resume`.
+pub fn resume(args: &ResumeArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
+    let mut backend = LibxlBackend::open(log_level(verbose), SuspendAbi::default())?;
+    let (domid, name, resumed) =
+        migrate::resume_on_source(&mut backend, &args.domain).map_err(xen_core::XenError::from)?;
+    let what = if resumed {
+        "resumed"
+    } else {
+        "was not suspended; renamed only"
+    };
+    out.print(&format!("{name} (domain {}): {what}\n", domid.0))?;
+    Ok(0)
+}

@@ -1,0 +1,75 @@
+//! The pump: libxl writes the stream into a pipe, a thread copies it to the transport through
+//! the stream module's pass-through parser ([`crate::stream::relay`]), which gives passes and
+//! pages on the way. If the transport fails, the pump closes the pipe, so libxl's next write
+//! fails and `libxl_domain_suspend` returns instead of blocking.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::progress::{Event, PassTracker, ProgressSink, emit};
+use crate::XenError;
+use crate::stream::{Item, LibxcRecord, RelayEvent, RelayReport, relay};
+
+/// How often progress is reported (besides at each new pass).
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// What the pump thread hands back.
+#[derive(Debug)]
+pub(crate) struct PumpOutcome<W> {
+    /// The transport's writing half, for the GO message.
+    pub(crate) output: W,
+    /// Passes and timing.
+    pub(crate) tracker: PassTracker,
+    /// The relay's report, or the I/O error that ended it.
+    pub(crate) result: Result<RelayReport, XenError>,
+}
+
+/// Starts copying `input` (the pipe's reading end) to `output` until end of input.
+pub(crate) fn spawn<W: Write + Send + 'static>(
+    input: File,
+    output: W,
+    guest_pages: Option<u64>,
+    sink: Arc<Mutex<ProgressSink>>,
+) -> std::io::Result<JoinHandle<PumpOutcome<W>>> {
+    std::thread::Builder::new()
+        .name("migrate-pump".to_string())
+        .spawn(move || {
+            let mut output = output;
+            let mut tracker = PassTracker::new(guest_pages);
+            let mut last_report = Instant::now();
+            let result = relay(&input, &mut output, |event| {
+                let mut report = false;
+                match event {
+                    RelayEvent::Forwarded { total_bytes } => {
+                        tracker.bytes(total_bytes);
+                        report = last_report.elapsed() >= PROGRESS_EVERY;
+                    }
+                    RelayEvent::Item(located) => {
+                        if let Item::Libxc(LibxcRecord::PageData(pages)) = &located.item
+                            && let (Some(first), Some(last)) =
+                                (pages.pfns.first(), pages.pfns.last())
+                        {
+                            report =
+                                tracker.pages(first.pfn(), last.pfn(), pages.pfns.len() as u64);
+                        }
+                    }
+                    _ => {}
+                }
+                if report {
+                    last_report = Instant::now();
+                    emit(&sink, &Event::Progress(tracker.transfer));
+                }
+            });
+            // Closing the pipe here (on error: at once) makes libxl's next write fail.
+            drop(input);
+            emit(&sink, &Event::Progress(tracker.transfer));
+            PumpOutcome {
+                output,
+                tracker,
+                result,
+            }
+        })
+}

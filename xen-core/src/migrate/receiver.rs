@@ -1,0 +1,162 @@
+//! The receiving side, as `xl migrate-receive -e` (reference `migration.md` §1.3, §1.6): the
+//! banner, the header read exactly, the restore on the same descriptor (libxl reads exactly
+//! the stream, so GO stays unread), "ready", GO, rename and unpause, report and status, and on
+//! failure after GO the copy destroyed and the sender allowed to resume.
+//!
+//! Unlike xl without `-e`, no process stays behind to watch the guest: its `on_poweroff`,
+//! `on_reboot` and `on_crash` actions are not carried out after the migration (a reboot leaves
+//! it shut down, as with `xl migrate-receive -e`).
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::fd::AsFd as _;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{FcntlArg, fcntl};
+
+use super::backend::MigrationBackend;
+use super::error::{MigrateError, Step};
+use super::protocol::{
+    BANNER, GO, INCOMING_SUFFIX, READY, REPORT, STATUS_BAD_GO, incoming_config, read_header,
+    read_message, write_message,
+};
+use crate::host::DomId;
+
+/// xl's lock file, held while the domain is created.
+pub const XL_LOCK_PATH: &str = "/var/lock/xl";
+
+/// `xenadm migrate-receive`'s options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ReceiveOptions {
+    /// `-p`: leave the guest paused after GO.
+    pub paused: bool,
+    /// `-d`: report the received config.
+    pub debug: bool,
+    /// The lock taken around the restore (xl's [`XL_LOCK_PATH`]); `None` takes none.
+    pub lock_path: Option<PathBuf>,
+}
+
+/// A guest received and started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Received {
+    /// Its new id here.
+    pub domid: DomId,
+    /// Its name.
+    pub name: String,
+    /// Left paused (`-p`).
+    pub paused: bool,
+}
+
+/// Receives one guest: `input` is the data stream from the sender (its descriptor goes to
+/// libxl as it is: nothing is buffered), `output` the acknowledgement channel back. `note`
+/// gets xl's progress lines ("migration target: ..."), which belong on stderr, never on
+/// `output`.
+pub fn receive(
+    backend: &mut dyn MigrationBackend,
+    input: &File,
+    output: &mut dyn Write,
+    options: &ReceiveOptions,
+    note: &mut dyn FnMut(&str),
+) -> Result<Received, MigrateError> {
+    write_message(output, BANNER, Step::Banner)?;
+    let mut reader = input;
+    let header = read_header(&mut reader)?;
+    note(&format!(
+        "Loading new save file <incoming migration stream> (new xl fmt info {:#x}/0x0/{})",
+        header.mandatory_flags, header.optional_data_len
+    ));
+    let (name, config) = incoming_config(&header.config_json)?;
+    if options.debug {
+        note(&format!("received config:\n{}", header.config_json));
+    }
+    let incoming = format!("{name}{INCOMING_SUFFIX}");
+    let domid = {
+        let _lock = options.lock_path.as_deref().map(XlLock::take).transpose()?;
+        backend.restore(&config, input.as_fd(), header.stream_version)?
+    };
+    note("Transfer complete, requesting permission to start domain.");
+    if let Err(e) = write_message(output, READY, Step::Ready) {
+        // The sender is gone and resumes its copy: ours must go.
+        let _ = backend.destroy(domid);
+        return Err(e);
+    }
+    if let Err(e) = read_message(&mut reader, GO, Step::Go) {
+        note("Did not get permission to start the domain; destroying our copy.");
+        let _ = write_message(output, REPORT, Step::Report)
+            .and_then(|()| write_message(output, &[STATUS_BAD_GO], Step::Status));
+        if backend.destroy(domid).is_ok() {
+            let _ = write_message(output, GO, Step::GoBack);
+        }
+        return Err(e);
+    }
+    note("Got permission, starting domain.");
+    let started = backend.rename(domid, &incoming, &name).and_then(|()| {
+        if options.paused {
+            Ok(())
+        } else {
+            backend.unpause(domid)
+        }
+    });
+    let status = match &started {
+        Ok(()) => 0,
+        Err(e) => e
+            .libxl_code()
+            .map_or(3, |code| u8::try_from(-code).unwrap_or(3)),
+    };
+    write_message(output, REPORT, Step::Report)?;
+    write_message(output, &[status], Step::Status)?;
+    match started {
+        Ok(()) => {
+            note("Domain started successfully.");
+            Ok(Received {
+                domid,
+                name,
+                paused: options.paused,
+            })
+        }
+        Err(e) => {
+            note("Failure, destroying our copy.");
+            backend.destroy(domid)?;
+            write_message(output, GO, Step::GoBack)?;
+            Err(e)
+        }
+    }
+}
+
+/// xl's lock: a POSIX write lock on the whole file, released when the file closes.
+#[derive(Debug)]
+struct XlLock {
+    _file: File,
+}
+
+impl XlLock {
+    fn take(path: &Path) -> Result<XlLock, MigrateError> {
+        let error = |source| MigrateError::Lock {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(error)?;
+        let lock = libc::flock {
+            l_type: i16::try_from(libc::F_WRLCK).unwrap_or(1),
+            l_whence: i16::try_from(libc::SEEK_SET).unwrap_or(0),
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        loop {
+            match fcntl(&file, FcntlArg::F_SETLKW(&lock)) {
+                Ok(_) => return Ok(XlLock { _file: file }),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(error(e.into())),
+            }
+        }
+    }
+}
