@@ -31,11 +31,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn unzstd(name: &str) -> Vec<u8> {
-    let file = File::open(data(name)).unwrap();
-    let mut decoder = ruzstd::decoding::StreamingDecoder::new(file).unwrap();
-    let mut out = Vec::new();
-    decoder.read_to_end(&mut out).unwrap();
-    out
+    test_support::captures::unzstd(&data(name))
 }
 
 fn file_of(stream: UnixStream) -> File {
