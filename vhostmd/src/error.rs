@@ -121,6 +121,11 @@ pub enum VhostmdError {
         /// What failed.
         message: String,
     },
+    /// The Xen VM source failed (feature `xen`): xen-core's error, with its causes, is the
+    /// source.
+    #[cfg(feature = "xen")]
+    #[error("cannot list virtual machines from xen")]
+    XenSource(#[source] xen_core::XenError),
     /// A virtio-serial request or channel failed.
     #[error("virtio channel {}: {message}", path.display())]
     Virtio {

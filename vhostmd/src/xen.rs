@@ -59,21 +59,6 @@ impl<B> fmt::Debug for XenVms<B> {
     }
 }
 
-fn source_error(err: &XenError) -> VhostmdError {
-    // The message carries the whole cause chain: the daemon logs it as one line per update.
-    let mut message = err.to_string();
-    let mut cause = std::error::Error::source(err);
-    while let Some(c) = cause {
-        message.push_str(": ");
-        message.push_str(&c.to_string());
-        cause = c.source();
-    }
-    VhostmdError::VmSource {
-        source_name: "xen",
-        message,
-    }
-}
-
 fn vm_of(domain: &DomainStats) -> Vm {
     let uuid = domain.uuid.map(|u| u.to_string()).unwrap_or_default();
     let mut vm = Vm::new(domain.domid.0, domain.name.to_string_lossy(), uuid);
@@ -88,7 +73,7 @@ impl<B: HostBackend + Send> VmSource for XenVms<B> {
 
     fn open(&mut self) -> Result<(), VhostmdError> {
         if self.host.is_none() {
-            let backend = (self.opener)().map_err(|e| source_error(&e))?;
+            let backend = (self.opener)().map_err(VhostmdError::XenSource)?;
             self.host = Some(Host::with_backend(backend));
         }
         Ok(())
@@ -104,7 +89,7 @@ impl<B: HostBackend + Send> VmSource for XenVms<B> {
         // time and memory, and skipping them keeps an update cheap.
         let mut sample = host
             .sample(SampleFlags::IDENTITY)
-            .map_err(|e| source_error(&e))?;
+            .map_err(VhostmdError::XenSource)?;
         sample.domains.sort_by_key(|d| d.domid);
         Ok(sample.domains.iter().map(vm_of).collect())
     }
@@ -173,13 +158,16 @@ mod tests {
             samples: vec![Err(())],
         });
         match vms.list() {
-            Err(VhostmdError::VmSource {
-                source_name,
-                message,
-            }) => {
-                assert_eq!(source_name, "xen");
-                assert!(message.contains("xenstat_get_node failed"), "{message}");
-                assert!(message.contains("Permission denied"), "{message}");
+            Err(err @ VhostmdError::XenSource(_)) => {
+                // The daemon logs the whole chain on one line, as before.
+                let line = crate::log::chain(&err);
+                assert!(
+                    line.starts_with(
+                        "cannot list virtual machines from xen: xenstat_get_node failed"
+                    ),
+                    "{line}"
+                );
+                assert!(line.contains("Permission denied"), "{line}");
             }
             other => panic!("expected a VM source error, got {other:?}"),
         }

@@ -20,13 +20,29 @@ pub enum XenError {
         #[source]
         source: io::Error,
     },
-    /// A domain vanished or could not be read.
-    #[error("domain {domid}: {what}")]
-    Domain {
+    /// A vCPU of a domain could not be read (the domain may have gone).
+    #[error("domain {domid}: vCPU {vcpu}")]
+    Vcpu {
         /// The domain.
         domid: DomId,
-        /// What went wrong.
-        what: String,
+        /// The vCPU.
+        vcpu: u32,
+        /// The failed call.
+        #[source]
+        source: Box<XenError>,
+    },
+    /// A libxenctrl call failed and libxenctrl said why (`xc_get_last_error`).
+    #[error("{call} failed: libxenctrl: {message}")]
+    Libxc {
+        /// The C function, e.g. `xc_domain_getinfolist`.
+        call: &'static str,
+        /// libxenctrl's error code (`XC_INTERNAL_ERROR`, ...).
+        code: u32,
+        /// libxenctrl's own message.
+        message: String,
+        /// The errno it left.
+        #[source]
+        source: io::Error,
     },
     /// A Xen library is missing, of a version xenadm does not support, or lacks a function.
     #[error(transparent)]

@@ -161,6 +161,42 @@ fn a_failing_c_call_reports_its_errno() {
     assert_eq!(source.raw_os_error(), Some(libc::ENOENT), "{source}");
 }
 
+/// On a real dom0: a vCPU of a domain that does not exist is an error naming the domain and
+/// the vCPU, with the failed call (and libxenctrl's message, when it left one) as its source.
+#[test]
+fn a_vcpu_of_no_domain_names_domain_vcpu_and_call() {
+    let Some(ctrl) = installed::<xen_sys::v4_17::xenctrl::XenCtrlFns>() else {
+        return;
+    };
+    if !on_xen() {
+        return;
+    }
+    let xc = XcInterface::open(ctrl, XtlLogger::tracing()).unwrap();
+    let err = xc.vcpu(DomId(0x7FEF), 0).unwrap_err();
+    let XenError::Vcpu {
+        domid,
+        vcpu,
+        source,
+    } = &err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!((*domid, *vcpu), (DomId(0x7FEF), 0));
+    assert!(
+        matches!(
+            **source,
+            XenError::Call {
+                call: "xc_vcpu_getinfo",
+                ..
+            } | XenError::Libxc {
+                call: "xc_vcpu_getinfo",
+                ..
+            }
+        ),
+        "{source:?}"
+    );
+}
+
 #[test]
 fn xenstat_init_fails_without_a_hypervisor() {
     let Some(stat) = installed::<xen_sys::v4_17::xenstat::XenStatFns>() else {

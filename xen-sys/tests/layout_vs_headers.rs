@@ -68,6 +68,7 @@ fn facts() -> Vec<Fact> {
         }
         xen_arch_domainconfig as "struct xen_arch_domainconfig" { emulation_flags, misc_flags }
         xc_vcpuinfo_t { vcpu, online, blocked, running, cpu_time, cpu }
+        xc_error { code, message }
         xc_physinfo_t {
             threads_per_core, cores_per_socket, nr_cpus, max_cpu_id, nr_nodes, max_node_id,
             cpu_khz, capabilities, arch_capabilities, pad, total_pages, free_pages, scrub_pages,
@@ -127,6 +128,9 @@ fn facts() -> Vec<Fact> {
         libxl_shutdown_reason_LIBXL_SHUTDOWN_REASON_CRASH as "LIBXL_SHUTDOWN_REASON_CRASH",
         libxl_domain_type_LIBXL_DOMAIN_TYPE_PV as "LIBXL_DOMAIN_TYPE_PV",
         libxl_error_ERROR_FAIL as "ERROR_FAIL",
+        xc_error_code_XC_ERROR_NONE as "XC_ERROR_NONE",
+        xc_error_code_XC_INTERNAL_ERROR as "XC_INTERNAL_ERROR",
+        XC_MAX_ERROR_MSG_LEN,
     );
     // `~0U` in C; bindgen types them i32, so compare them as the u32 the code uses.
     for (name, value) in [

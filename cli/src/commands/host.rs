@@ -54,10 +54,10 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
             "check that xenstored runs and that the Xen tools match the running hypervisor (`xl info` should work)",
         ),
         // [/ffi variants]
-        XenError::Call { .. } => Some(
+        XenError::Call { .. } | XenError::Libxc { .. } => Some(
             "run xenadm as root in a Xen dom0 with the Xen tools installed (Debian: xen-utils); `xenadm status` says whether this host is a dom0",
         ),
-        XenError::Domain { .. } => {
+        XenError::Vcpu { .. } => {
             Some("the domain may have been destroyed meanwhile; run the command again")
         }
         XenError::HostFile { .. } => Some("check that the file exists and is readable"),

@@ -11,8 +11,8 @@ use xen_sys::v4_17::types::{
     XEN_INVALID_NODE_ID, XEN_INVALID_SOCKET_ID, XENVER_build_id, XENVER_capabilities,
     XENVER_changeset, XENVER_commandline, XENVER_compile_info, XENVER_extraversion,
     XENVER_pagesize, XENVER_platform_parameters, XENVER_version, physdev_pci_device_t,
-    xc_cputopo_t, xc_domaininfo_t, xc_interface, xc_meminfo_t, xc_physinfo_t, xc_vcpuinfo_t,
-    xen_compile_info_t, xen_platform_parameters_t,
+    xc_cputopo_t, xc_domaininfo_t, xc_error_code_XC_ERROR_NONE, xc_interface, xc_meminfo_t,
+    xc_physinfo_t, xc_vcpuinfo_t, xen_compile_info_t, xen_platform_parameters_t,
 };
 
 use super::logger::XtlLogger;
@@ -178,13 +178,39 @@ impl XcInterface {
         }
     }
 
+    /// The error of the call that just failed: errno, and libxenctrl's own message when it
+    /// left one (`xc_get_last_error`, as git2's `Error::last_error` takes libgit2's). The
+    /// message is cleared after it is read, so the next failure cannot show a stale one.
+    fn error(&self, call: &'static str) -> XenError {
+        let source = std::io::Error::last_os_error();
+        // SAFETY: the handle is open; the result points into the handle (or is NULL) and is
+        // read before any other call on it.
+        let last = unsafe { self.lib.xc_get_last_error(self.xch.as_ptr()) };
+        // SAFETY: non-NULL, it points to the handle's `xc_error`, valid until the next call.
+        let last = (!last.is_null()).then(|| unsafe { &*last });
+        let reported = last
+            .filter(|e| e.code != xc_error_code_XC_ERROR_NONE)
+            .map(|e| (e.code, string_from_c_chars(&e.message)));
+        // SAFETY: the handle is open.
+        unsafe { self.lib.xc_clear_last_error(self.xch.as_ptr()) };
+        match reported {
+            Some((code, message)) => XenError::Libxc {
+                call,
+                code,
+                message: message.trim_end().to_owned(),
+                source,
+            },
+            None => XenError::Call { call, source },
+        }
+    }
+
     /// The host's CPUs and memory.
     pub fn physinfo(&self) -> Result<PhysInfo, XenError> {
         // SAFETY: xc_physinfo_t is plain integers, for which all zeros is valid.
         let mut info: xc_physinfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: the handle is open and `info` is valid for writes.
         if unsafe { self.lib.xc_physinfo(self.xch.as_ptr(), &mut info) } != 0 {
-            return Err(errno_error("xc_physinfo"));
+            return Err(self.error("xc_physinfo"));
         }
         Ok(PhysInfo {
             threads_per_core: info.threads_per_core,
@@ -224,7 +250,7 @@ impl XcInterface {
                 )
             };
             let Ok(count) = usize::try_from(count) else {
-                return Err(errno_error("xc_domain_getinfolist"));
+                return Err(self.error("xc_domain_getinfolist"));
             };
             let got = &buffer[..count.min(buffer.len())];
             domains.extend(got.iter().map(domain_info));
@@ -246,7 +272,7 @@ impl XcInterface {
                 .xc_domain_getinfolist(self.xch.as_ptr(), domid.0, 1, &mut info)
         };
         if count < 0 {
-            return Err(errno_error("xc_domain_getinfolist"));
+            return Err(self.error("xc_domain_getinfolist"));
         }
         // The call returns the first domain at or after `domid`: check it is this one.
         Ok((count == 1 && u32::from(info.domain) == domid.0).then(|| domain_info(&info)))
@@ -262,10 +288,10 @@ impl XcInterface {
                 .xc_vcpu_getinfo(self.xch.as_ptr(), domid.0, vcpu, &mut info)
         } != 0
         {
-            let source = std::io::Error::last_os_error();
-            return Err(XenError::Domain {
+            return Err(XenError::Vcpu {
                 domid,
-                what: format!("vCPU {vcpu}: {source}"),
+                vcpu,
+                source: Box::new(self.error("xc_vcpu_getinfo")),
             });
         }
         Ok(VcpuInfo {
@@ -282,7 +308,7 @@ impl XcInterface {
         let mut id: c_int = 0;
         // SAFETY: the handle is open and `id` is valid for writes.
         if unsafe { self.lib.xc_sched_id(self.xch.as_ptr(), &mut id) } != 0 {
-            return Err(errno_error("xc_sched_id"));
+            return Err(self.error("xc_sched_id"));
         }
         u32::try_from(id).map_err(|_| XenError::Call {
             call: "xc_sched_id",
@@ -294,16 +320,15 @@ impl XcInterface {
     pub fn free_cpus(&self) -> Result<u32, XenError> {
         // SAFETY: the handle is open.
         let max_cpus = unsafe { self.lib.xc_get_max_cpus(self.xch.as_ptr()) };
-        let max_cpus = usize::try_from(max_cpus).map_err(|_| errno_error("xc_get_max_cpus"))?;
+        let max_cpus = usize::try_from(max_cpus).map_err(|_| self.error("xc_get_max_cpus"))?;
         // SAFETY: the handle is open.
         let map_bytes = unsafe { self.lib.xc_get_cpumap_size(self.xch.as_ptr()) };
-        let map_bytes =
-            usize::try_from(map_bytes).map_err(|_| errno_error("xc_get_cpumap_size"))?;
+        let map_bytes = usize::try_from(map_bytes).map_err(|_| self.error("xc_get_cpumap_size"))?;
         // SAFETY: the handle is open; the result is NULL or a malloc'd map of
         // xc_get_cpumap_size bytes, which we free below.
         let map = unsafe { self.lib.xc_cpupool_freeinfo(self.xch.as_ptr()) };
         if map.is_null() {
-            return Err(errno_error("xc_cpupool_freeinfo"));
+            return Err(self.error("xc_cpupool_freeinfo"));
         }
         // SAFETY: the map holds `map_bytes` bytes (xc_cpumap_alloc's size).
         let bytes = unsafe { std::slice::from_raw_parts(map, map_bytes) };
@@ -323,7 +348,7 @@ impl XcInterface {
                 .xc_cputopoinfo(self.xch.as_ptr(), &mut count, std::ptr::null_mut())
         };
         if rc != 0 {
-            return Err(errno_error("xc_cputopoinfo"));
+            return Err(self.error("xc_cputopoinfo"));
         }
         let zero = xc_cputopo_t {
             core: 0,
@@ -339,7 +364,7 @@ impl XcInterface {
                 .xc_cputopoinfo(self.xch.as_ptr(), &mut filled, entries.as_mut_ptr())
         };
         if rc != 0 {
-            return Err(errno_error("xc_cputopoinfo"));
+            return Err(self.error("xc_cputopoinfo"));
         }
         // A CPU brought online in between makes Xen report more than it wrote.
         entries.truncate(usize_from(filled.min(count)));
@@ -368,7 +393,7 @@ impl XcInterface {
             )
         };
         if rc != 0 {
-            return Err(errno_error("xc_numainfo"));
+            return Err(self.error("xc_numainfo"));
         }
         let count = bounded(count, MAX_NUMA_NODES, "xc_numainfo")?;
         let n = usize_from(count);
@@ -392,7 +417,7 @@ impl XcInterface {
             )
         };
         if rc != 0 {
-            return Err(errno_error("xc_numainfo"));
+            return Err(self.error("xc_numainfo"));
         }
         let filled = usize_from(filled.min(count));
         let invalid_size = u64::from(XEN_INVALID_MEM_SZ as u32);
@@ -443,7 +468,7 @@ impl XcInterface {
             )
         };
         if rc != 0 {
-            return Err(errno_error("xc_pcitopoinfo"));
+            return Err(self.error("xc_pcitopoinfo"));
         }
         let invalid_dev = XEN_INVALID_DEV as u32;
         Ok(nodes
@@ -456,10 +481,10 @@ impl XcInterface {
     pub fn sharing_pages(&self) -> Result<(u64, u64), XenError> {
         // SAFETY: the handle is open.
         let freed = unsafe { self.lib.xc_sharing_freed_pages(self.xch.as_ptr()) };
-        let freed = u64::try_from(freed).map_err(|_| errno_error("xc_sharing_freed_pages"))?;
+        let freed = u64::try_from(freed).map_err(|_| self.error("xc_sharing_freed_pages"))?;
         // SAFETY: the handle is open.
         let used = unsafe { self.lib.xc_sharing_used_frames(self.xch.as_ptr()) };
-        let used = u64::try_from(used).map_err(|_| errno_error("xc_sharing_used_frames"))?;
+        let used = u64::try_from(used).map_err(|_| self.error("xc_sharing_used_frames"))?;
         Ok((freed, used))
     }
 

@@ -17,6 +17,7 @@ pub type xen_platform_parameters_t = xen_platform_parameters;
 pub type xen_commandline_t = [::std::os::raw::c_char; 1024usize];
 pub type xen_build_id_t = xen_build_id;
 pub type xc_interface = xc_interface_core;
+pub type xc_error_code = ::std::os::raw::c_uint;
 pub type xc_cpumap_t = *mut u8;
 pub type xc_domaininfo_t = xen_domctl_getdomaininfo_t;
 pub type xc_vcpuinfo_t = xen_domctl_getvcpuinfo;
@@ -168,6 +169,12 @@ pub struct xen_build_id {
 #[derive(Debug, Copy, Clone)]
 pub struct xc_interface_core {
     _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xc_error {
+    pub code: xc_error_code,
+    pub message: [::std::os::raw::c_char; 1024usize],
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -337,6 +344,7 @@ pub const XENVER_pagesize: u32 = 7;
 pub const XENVER_guest_handle: u32 = 8;
 pub const XENVER_commandline: u32 = 9;
 pub const XENVER_build_id: u32 = 10;
+pub const XC_MAX_ERROR_MSG_LEN: u32 = 1024;
 pub const XBT_NULL: u32 = 0;
 pub const XS_OPEN_READONLY: u32 = 1;
 pub const XS_OPEN_SOCKETONLY: u32 = 2;
@@ -536,6 +544,18 @@ const _: () = {
     ["Alignment of xen_build_id"][::std::mem::align_of::<xen_build_id>() - 4usize];
     ["Offset of field: xen_build_id::len"][::std::mem::offset_of!(xen_build_id, len) - 0usize];
     ["Offset of field: xen_build_id::buf"][::std::mem::offset_of!(xen_build_id, buf) - 4usize];
+};
+pub const xc_error_code_XC_ERROR_NONE: xc_error_code = 0;
+pub const xc_error_code_XC_INTERNAL_ERROR: xc_error_code = 1;
+pub const xc_error_code_XC_INVALID_KERNEL: xc_error_code = 2;
+pub const xc_error_code_XC_INVALID_PARAM: xc_error_code = 3;
+pub const xc_error_code_XC_OUT_OF_MEMORY: xc_error_code = 4;
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xc_error"][::std::mem::size_of::<xc_error>() - 1028usize];
+    ["Alignment of xc_error"][::std::mem::align_of::<xc_error>() - 4usize];
+    ["Offset of field: xc_error::code"][::std::mem::offset_of!(xc_error, code) - 0usize];
+    ["Offset of field: xc_error::message"][::std::mem::offset_of!(xc_error, message) - 4usize];
 };
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {

@@ -55,6 +55,10 @@ pub struct XenCtrlFns {
         cmd: ::std::os::raw::c_int,
         arg: *mut ::std::os::raw::c_void,
     ) -> ::std::os::raw::c_int,
+    pub xc_error_code_to_desc:
+        unsafe extern "C" fn(code: ::std::os::raw::c_int) -> *const ::std::os::raw::c_char,
+    pub xc_get_last_error: unsafe extern "C" fn(handle: *mut xc_interface) -> *const xc_error,
+    pub xc_clear_last_error: unsafe extern "C" fn(xch: *mut xc_interface),
     pub xc_sharing_freed_pages:
         unsafe extern "C" fn(xch: *mut xc_interface) -> ::std::os::raw::c_long,
     pub xc_sharing_used_frames:
@@ -90,6 +94,11 @@ impl XenCtrlFns {
         let xc_pcitopoinfo = unsafe { __library.get(b"xc_pcitopoinfo\0") }.map(|sym| *sym)?;
         let xc_sched_id = unsafe { __library.get(b"xc_sched_id\0") }.map(|sym| *sym)?;
         let xc_version = unsafe { __library.get(b"xc_version\0") }.map(|sym| *sym)?;
+        let xc_error_code_to_desc =
+            unsafe { __library.get(b"xc_error_code_to_desc\0") }.map(|sym| *sym)?;
+        let xc_get_last_error = unsafe { __library.get(b"xc_get_last_error\0") }.map(|sym| *sym)?;
+        let xc_clear_last_error =
+            unsafe { __library.get(b"xc_clear_last_error\0") }.map(|sym| *sym)?;
         let xc_sharing_freed_pages =
             unsafe { __library.get(b"xc_sharing_freed_pages\0") }.map(|sym| *sym)?;
         let xc_sharing_used_frames =
@@ -109,6 +118,9 @@ impl XenCtrlFns {
             xc_pcitopoinfo,
             xc_sched_id,
             xc_version,
+            xc_error_code_to_desc,
+            xc_get_last_error,
+            xc_clear_last_error,
             xc_sharing_freed_pages,
             xc_sharing_used_frames,
         })
@@ -199,6 +211,18 @@ impl XenCtrlFns {
     ) -> ::std::os::raw::c_int {
         unsafe { (self.xc_version)(xch, cmd, arg) }
     }
+    pub unsafe fn xc_error_code_to_desc(
+        &self,
+        code: ::std::os::raw::c_int,
+    ) -> *const ::std::os::raw::c_char {
+        unsafe { (self.xc_error_code_to_desc)(code) }
+    }
+    pub unsafe fn xc_get_last_error(&self, handle: *mut xc_interface) -> *const xc_error {
+        unsafe { (self.xc_get_last_error)(handle) }
+    }
+    pub unsafe fn xc_clear_last_error(&self, xch: *mut xc_interface) {
+        unsafe { (self.xc_clear_last_error)(xch) }
+    }
     pub unsafe fn xc_sharing_freed_pages(&self, xch: *mut xc_interface) -> ::std::os::raw::c_long {
         unsafe { (self.xc_sharing_freed_pages)(xch) }
     }
@@ -222,6 +246,9 @@ pub const SYMBOLS: &[&str] = &[
     "xc_pcitopoinfo",
     "xc_sched_id",
     "xc_version",
+    "xc_error_code_to_desc",
+    "xc_get_last_error",
+    "xc_clear_last_error",
     "xc_sharing_freed_pages",
     "xc_sharing_used_frames",
 ];

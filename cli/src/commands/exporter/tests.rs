@@ -27,10 +27,7 @@ impl HostBackend for Scripted {
 
     fn sample(&mut self, _flags: SampleFlags) -> Result<Sample, XenError> {
         if self.samples.is_empty() {
-            return Err(XenError::Domain {
-                domid: DomId(0),
-                what: "script exhausted".into(),
-            });
+            return Err(XenError::RecordingExhausted { recorded: 0 });
         }
         self.samples.remove(0)
     }
@@ -178,9 +175,13 @@ fn test_scrape_serves_the_exposition() {
 fn test_failed_sample_is_xen_up_0_not_an_error_status() {
     let server = start(
         quick(),
-        vec![Err(XenError::Domain {
+        vec![Err(XenError::Vcpu {
             domid: DomId(9),
-            what: "vanished".into(),
+            vcpu: 0,
+            source: Box::new(XenError::Call {
+                call: "xc_vcpu_getinfo",
+                source: std::io::Error::other("no such domain"),
+            }),
         })],
     );
     let reply = exchange(server.addr, SCRAPE);
