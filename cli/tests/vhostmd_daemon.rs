@@ -15,9 +15,15 @@ fn vhostmd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vhostmd"))
 }
 
+/// vhostmd.dtd, which every configuration file must name (as upstream requires).
+fn dtd() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vhostmd/tests/data/vhostmd.dtd")
+}
+
 fn config(dir: &Path, period: u32, metrics: &str) -> String {
     format!(
-        "<?xml version=\"1.0\"?>\n<vhostmd>\n  <globals>\n    <disk><name>d</name><path>{}/disk</path><size unit=\"k\">64</size></disk>\n    <update_period>{period}</update_period>\n    <path>/usr/bin:/bin</path>\n    <transport>vbd</transport>\n  </globals>\n  <metrics>\n{metrics}\n  </metrics>\n</vhostmd>\n",
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE vhostmd SYSTEM \"{}\">\n<vhostmd>\n  <globals>\n    <disk><name>d</name><path>{}/disk</path><size unit=\"k\">64</size></disk>\n    <update_period>{period}</update_period>\n    <path>/usr/bin:/bin</path>\n    <transport>vbd</transport>\n  </globals>\n  <metrics>\n{metrics}\n  </metrics>\n</vhostmd>\n",
+        dtd().display(),
         dir.display()
     )
 }

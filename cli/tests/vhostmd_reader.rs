@@ -169,3 +169,56 @@ fn test_finds_a_real_loop_device_by_probing_sys_block() {
     let found = vhostmd::find_disk(&vhostmd::ProbeOptions::default()).unwrap();
     assert!(found.starts_with("/dev/"), "{}", found.display());
 }
+
+#[test]
+fn test_check_gives_upstreams_verdicts_in_both_front_ends() {
+    let golden = std::fs::read_to_string(data().join("golden.conf")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("vhostmd.conf");
+    let check = |text: &str| {
+        std::fs::write(&conf, text).unwrap();
+        let c = conf.to_str().unwrap();
+        let ours = common::xenadm(&["vhostmd", "check", c]);
+        let dropin = Command::new(env!("CARGO_BIN_EXE_vhostmd"))
+            .args(["--check-config", c])
+            .output()
+            .unwrap();
+        (ours, dropin)
+    };
+    // The DTD the DOCTYPE names is missing: refused, as upstream refuses it.
+    let (ours, dropin) = check(&golden);
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(dropin.status.code(), Some(1));
+    let err = common::stderr(&ours);
+    assert!(err.contains("vhostmd.dtd named by the DOCTYPE does not exist"), "{err}");
+    assert!(err.contains("hint: copy vhostmd.dtd"), "{err}");
+    // With the DTD: valid.
+    std::fs::copy(data().join("vhostmd.dtd"), dir.path().join("vhostmd.dtd")).unwrap();
+    let (ours, dropin) = check(&golden);
+    assert!(ours.status.success(), "{}", common::stderr(&ours));
+    assert!(dropin.status.success());
+    // No DOCTYPE: refused.
+    let (ours, dropin) = check(&golden.replace("<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">", ""));
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(dropin.status.code(), Some(1));
+    assert!(common::stderr(&ours).contains("no DOCTYPE"), "{}", common::stderr(&ours));
+    // An unknown transport: valid as upstream says, but said on stderr.
+    let (ours, dropin) = check(&golden.replace(
+        "<transport>vbd</transport>",
+        "<transport>carrier-pigeon</transport>",
+    ));
+    assert!(ours.status.success());
+    assert!(dropin.status.success());
+    for out in [&ours, &dropin] {
+        assert!(
+            common::stderr(out).contains("<transport>carrier-pigeon</transport> is not vbd"),
+            "{}",
+            common::stderr(out)
+        );
+    }
+    // An empty file: no hint about `&amp;`.
+    let (ours, _) = check("");
+    let err = common::stderr(&ours);
+    assert!(!err.contains("&amp;"), "{err}");
+    assert!(err.contains("is it empty?"), "{err}");
+}

@@ -29,6 +29,9 @@ pub struct Config {
     pub path: String,
     /// Where the metrics go.
     pub transports: Transports,
+    /// `<transport>` words upstream ignores (not vbd, virtio or xenstore), as written; when
+    /// no transport is known, vbd is used, as upstream does. A frontend should warn.
+    pub ignored_transports: Vec<String>,
     /// The metric definitions, in file order.
     pub metrics: Vec<MetricDef>,
 }

@@ -1,8 +1,10 @@
 //! Reading `vhostmd.conf`: the rules of `vhostmd.dtd` checked in code (element order, required
 //! elements and attributes, enumerations), then the value rules of the upstream daemon.
 //!
-//! Unlike upstream, a configuration without a DOCTYPE is accepted (the rules are the same);
-//! one with a DOCTYPE must name the `vhostmd` root.
+//! A configuration *file* ([`Config::read`]) gets upstream's verdicts: it must have a DOCTYPE
+//! naming the `vhostmd` root and a DTD file that exists (resolved next to the file, as libxml2
+//! does), or vhostmd refuses to start. [`Config::parse`] checks text embedded in a program:
+//! the DTD's rules are checked in code either way, so there a DOCTYPE is optional.
 
 use std::path::{Path, PathBuf};
 
@@ -36,7 +38,13 @@ impl Config {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Config::parse(&bytes, path)
+        let config = Config::parse(&bytes, path)?;
+        Checker {
+            bytes: &bytes,
+            path,
+        }
+        .require_dtd()?;
+        Ok(config)
     }
 
     /// Checks configuration text; `path` only names it in errors.
@@ -69,6 +77,56 @@ impl Config {
 struct Checker<'a> {
     bytes: &'a [u8],
     path: &'a Path,
+}
+
+impl Checker<'_> {
+    /// Upstream validates the file against the DTD its DOCTYPE names before anything else:
+    /// no DOCTYPE, or a DTD file that is not there, and vhostmd refuses the configuration.
+    fn require_dtd(&self) -> Result<(), VhostmdError> {
+        let doc = xml::parse(self.bytes)
+            .map_err(|(offset, problem)| self.error(offset, ConfigProblem::Xml(problem)))?;
+        let Some((_, name_at)) = doc.doctype else {
+            return Err(self.error(0, ConfigProblem::NoDoctype));
+        };
+        let text = String::from_utf8_lossy(self.bytes);
+        let Some(system) = doctype_system_id(&text[name_at..]) else {
+            // Only an internal subset: nothing to find on disk (its rules are checked anyway).
+            return Ok(());
+        };
+        let dtd = match self.path.parent() {
+            Some(dir) if Path::new(&system).is_relative() => dir.join(&system),
+            _ => PathBuf::from(&system),
+        };
+        if !dtd.is_file() {
+            return Err(self.error(name_at, ConfigProblem::DtdMissing { dtd }));
+        }
+        Ok(())
+    }
+}
+
+/// The system identifier of `NAME SYSTEM "id"` or `NAME PUBLIC "pub" "id"` (the text after
+/// `<!DOCTYPE `), when there is one.
+fn doctype_system_id(after: &str) -> Option<String> {
+    let rest = after.trim_start_matches(|c: char| !c.is_whitespace() && c != '>' && c != '[');
+    let rest = rest.trim_start();
+    let (rest, literals) = if let Some(r) = rest.strip_prefix("SYSTEM") {
+        (r, 1)
+    } else if let Some(r) = rest.strip_prefix("PUBLIC") {
+        (r, 2)
+    } else {
+        return None;
+    };
+    let mut rest = rest;
+    let mut last = None;
+    for _ in 0..literals {
+        rest = rest.trim_start();
+        let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let body = &rest[1..];
+        let end = body.find(quote)?;
+        last = Some(body[..end].to_string());
+        rest = &body[end + 1..];
+    }
+    last
 }
 
 /// How often an element may appear at one place of a content model.
@@ -276,6 +334,7 @@ impl Checker<'_> {
                 })?;
         let path = self.pcdata(g[3][0], "path")?.trim().to_string();
         let mut transports = Transports::default();
+        let mut ignored_transports = Vec::new();
         for t in &g[4] {
             let text = self.pcdata(t, "transport")?;
             let word = text.trim().to_ascii_lowercase();
@@ -290,6 +349,9 @@ impl Checker<'_> {
                         transport: text.trim().to_string(),
                     },
                 ));
+            } else {
+                // Upstream ignores a word it does not know; said in Config, not hidden.
+                ignored_transports.push(text.trim().to_string());
             }
         }
         if !transports.vbd && !transports.virtio {
@@ -322,6 +384,7 @@ impl Checker<'_> {
             update_period_secs,
             path,
             transports,
+            ignored_transports,
             metrics,
         })
     }

@@ -261,6 +261,14 @@ impl fmt::Display for XmlProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigProblem {
+    /// A configuration file without a DOCTYPE (upstream validates against the DTD it names
+    /// and refuses a file without one).
+    NoDoctype,
+    /// The DTD file the DOCTYPE names does not exist.
+    DtdMissing {
+        /// Where it was looked for (relative names next to the configuration file).
+        dtd: PathBuf,
+    },
     /// The XML itself is malformed.
     Xml(XmlProblem),
     /// The root element is not `<vhostmd>`, or the DOCTYPE names another root.
@@ -409,6 +417,14 @@ impl fmt::Display for ConfigProblem {
             ConfigProblem::UnknownBuiltin { name } => {
                 write!(f, "no built-in collector is named {name:?}")
             }
+            ConfigProblem::NoDoctype => f.write_str(
+                "no DOCTYPE: vhostmd validates its configuration against the DTD the DOCTYPE names and refuses a file without one",
+            ),
+            ConfigProblem::DtdMissing { dtd } => write!(
+                f,
+                "the DTD {} named by the DOCTYPE does not exist (vhostmd refuses to start without it)",
+                dtd.display()
+            ),
             ConfigProblem::UnsupportedTransport { transport } => write!(
                 f,
                 "transport {transport:?} is not supported (vbd and virtio are; xenstore is not)"

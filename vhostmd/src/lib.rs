@@ -13,7 +13,8 @@
 //! the document's length (a single tag or text run over [`MAX_EVENT_BYTES`] is refused).
 //!
 //! * [`Config`]: `vhostmd.conf`, with `vhostmd.dtd`'s rules checked in code (every error has a
-//!   line and column; a DOCTYPE is optional).
+//!   line and column); a file must name its DTD in a DOCTYPE and have it next to it, as
+//!   upstream requires; unknown `<transport>` words are kept in `ignored_transports`.
 //! * [`MetricsDisk`], [`Header`], [`checksum`]: the disk format, byte-compatible with
 //!   upstream; the writer follows the busy protocol and zeroes stale bytes.
 //! * [`Collecting`]: one update. Shell actions run with a timeout and an output cap, with

@@ -33,11 +33,39 @@ fn test_golden_configs_parse() {
 }
 
 #[test]
-fn test_config_without_doctype_is_accepted() {
-    let text = String::from_utf8(read("golden.conf"))
-        .unwrap()
-        .replace("<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">", "");
-    Config::parse(text.as_bytes(), Path::new("x")).unwrap();
+fn test_config_files_get_upstreams_verdicts_on_doctype_dtd_and_transport() {
+    let golden = String::from_utf8(read("golden.conf")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("vhostmd.conf");
+    let problem_of = |text: &str| -> ConfigProblem {
+        std::fs::write(&file, text).unwrap();
+        match Config::read(&file).unwrap_err() {
+            VhostmdError::Config { problem, .. } => problem,
+            other => panic!("{other}"),
+        }
+    };
+    // No DTD next to the file: upstream refuses ("failed to load external entity").
+    assert!(matches!(
+        problem_of(&golden),
+        ConfigProblem::DtdMissing { dtd } if dtd == dir.path().join("vhostmd.dtd")
+    ));
+    std::fs::copy(data().join("vhostmd.dtd"), dir.path().join("vhostmd.dtd")).unwrap();
+    std::fs::write(&file, &golden).unwrap();
+    Config::read(&file).unwrap();
+    // No DOCTYPE: upstream refuses ("no DTD found").
+    let bare = golden.replace("<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">", "");
+    assert_eq!(problem_of(&bare), ConfigProblem::NoDoctype);
+    // Text embedded in a program is checked by the same rules in code, DOCTYPE or not.
+    Config::parse(bare.as_bytes(), Path::new("x")).unwrap();
+    // An unknown transport: ignored as upstream does (vbd remains), but not hidden.
+    let odd = golden.replace(
+        "<transport>vbd</transport>",
+        "<transport>carrier-pigeon</transport>",
+    );
+    std::fs::write(&file, &odd).unwrap();
+    let config = Config::read(&file).unwrap();
+    assert!(config.transports.vbd);
+    assert_eq!(config.ignored_transports, ["carrier-pigeon"]);
 }
 
 fn problem(file: &str) -> (usize, usize, ConfigProblem) {

@@ -36,6 +36,13 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), VhostmdError> {
     if let Some(file) = &args.check_config {
         let config = Config::read(file)?;
+        for word in &config.ignored_transports {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "vhostmd: warning: {}: <transport>{word}</transport> is not vbd, virtio or xenstore: ignored",
+                file.display()
+            );
+        }
         let _ = writeln!(
             std::io::stdout().lock(),
             "{}: valid ({} metrics)",

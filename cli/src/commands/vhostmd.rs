@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde::Serialize;
 use vhostmd::{
-    Action, Config, ConfigProblem, DiskContent, ProbeOptions, ReadOptions, VhostmdError, find_disk,
-    read_disk,
+    Action, Config, ConfigProblem, DiskContent, ProbeOptions, ReadOptions, VhostmdError,
+    XmlProblem, find_disk, read_disk,
 };
 
 use crate::error::CliError;
@@ -71,6 +71,12 @@ struct CheckJson<'a> {
 
 fn check(file: &Path, out: &Output) -> Result<u8, CliError> {
     let config = Config::read(file)?;
+    for word in &config.ignored_transports {
+        out.warn(format_args!(
+            "{}: <transport>{word}</transport> is not vbd, virtio or xenstore: vhostmd ignores it (and writes the metrics disk when no transport is known)",
+            file.display()
+        ));
+    }
     let builtin = config
         .metrics
         .iter()
@@ -193,9 +199,31 @@ fn get(
 pub fn hint(err: &VhostmdError) -> Option<&'static str> {
     match err {
         VhostmdError::Config {
-            problem: ConfigProblem::Xml(_),
+            problem: ConfigProblem::Xml(XmlProblem::BadReference | XmlProblem::LtInAttribute),
             ..
         } => Some("write `&` in actions as `&amp;` and `<` as `&lt;`"),
+        VhostmdError::Config {
+            problem: ConfigProblem::Xml(XmlProblem::NoRoot),
+            ..
+        } => Some(
+            "the file holds no configuration (is it empty?); start from /etc/vhostmd/vhostmd.conf as installed, or vhostmd's contrib/vhostmd.conf",
+        ),
+        VhostmdError::Config {
+            problem: ConfigProblem::Xml(_),
+            ..
+        } => Some("fix the XML at that line and column; `xmllint --noout FILE` shows the same"),
+        VhostmdError::Config {
+            problem: ConfigProblem::NoDoctype,
+            ..
+        } => Some(
+            "put `<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">` before <vhostmd>, with vhostmd.dtd next to the file",
+        ),
+        VhostmdError::Config {
+            problem: ConfigProblem::DtdMissing { .. },
+            ..
+        } => Some(
+            "copy vhostmd.dtd next to the configuration (the package installs it in /etc/vhostmd/), or fix the DOCTYPE's file name",
+        ),
         VhostmdError::Config {
             problem: ConfigProblem::SizeOutOfRange { .. } | ConfigProblem::BadUnit { .. },
             ..

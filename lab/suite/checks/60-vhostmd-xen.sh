@@ -15,6 +15,8 @@ sed -e "s|<path>/dev/shm/vhostmd0</path>|<path>$disk</path>|" \
     -e '/<transport>virtio<\/transport>/d' \
     -e 's|</metrics>|<metric type="uint64" context="vm" unit="KiB"><name>UsedMemory</name><action>@builtin</action></metric></metrics>|' \
     /mnt/work/vhostmd/contrib/vhostmd.conf > vhostmd.conf
+# Its DOCTYPE names vhostmd.dtd, which must be next to it (as upstream, vhostmd refuses otherwise).
+cp /mnt/work/vhostmd/contrib/vhostmd.dtd .
 must vhostmd --check-config vhostmd.conf
 vhostmd -d -f vhostmd.conf -p "$PWD/pid" --vm-source xen > vhostmd.log 2>&1 &
 has_disk() { [ -s "$disk" ] && grep -q 'xl block-attach' vhostmd.log; }
