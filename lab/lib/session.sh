@@ -22,6 +22,10 @@ LAB_FAILED=125
 : "${XENLAB_TIMEOUT:=900}"
 : "${XENLAB_LIFETIME:=28800}"
 : "${XENLAB_HEARTBEAT_TIMEOUT:=90}"
+# What a caller that sources this file (lab/lib/pair.sh) may set before session_boot: QEMU's
+# network arguments (default: none) and extra QEMU arguments (e.g. shared disks).
+SESSION_NET_ARGS=(-net none)
+SESSION_EXTRA_ARGS=()
 
 # Prints the failure, the serial log's tail and where the whole log is; returns LAB_FAILED.
 session_fail() {
@@ -102,7 +106,7 @@ session_boot() {
         -drive "file=$image/dom0.img,format=raw,if=virtio,snapshot=on"
         -virtfs "local,path=$sdir/ctrl,mount_tag=host,security_model=none,multidevs=remap,id=host"
         -virtfs "local,path=$workspace_dir,mount_tag=work,security_model=none,multidevs=remap,readonly=on,id=work"
-        -net none -pidfile "$sdir/qemu.pid")
+        "${SESSION_NET_ARGS[@]}" "${SESSION_EXTRA_ARGS[@]}" -pidfile "$sdir/qemu.pid")
     echo "${qemu[*]}" > "$sdir/qemu.cmd"
     # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c '"${@:2}"; echo $? > "$1"' _ "$sdir/qemu.rc" \

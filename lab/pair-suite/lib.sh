@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+# Helpers for pair scenarios (lab/pair-suite/checks/*.sh), sourced as `. "$PAIR_SUITE_LIB"`.
+# A scenario runs ON THE HOST (not in a dom0) with `set -euo pipefail`, cwd a fresh scratch
+# folder, and drives both hosts with `on a ...` / `on b ...`. It ends like a lab suite check:
+#   exit 0              passed
+#   fail "WHY"          failed (exit 1); so does any other non-zero exit or a crash
+#   skip "REASON"       a documented missing capability (exit 77), e.g. need_shadow_paging
+# When a host itself fails (QEMU ended, dom0 stopped answering, a command outlived
+# PAIR_EXEC_TIMEOUT), `on` says so, marks the run as a lab failure and exits 125: the runner
+# then stops the suite with status 125. Everything a scenario prints is shown under its FAIL.
+# Hosts are named a or b (also hosta, hostb); in dom0 they are hosta (10.0.0.1) and hostb
+# (10.0.0.2), and `ssh hostb`, `xl migrate GUEST hostb` work from hosta (and back).
+# shellcheck source=lab/lib/pair.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/pair.sh"
+
+: "${PAIR_DIR:?PAIR_DIR is not set: run scenarios through lab/pair-suite/run}"
+# Seconds one `on` command may run before the host counts as failed.
+: "${PAIR_EXEC_TIMEOUT:=600}"
+# A TERM (the runner's per-scenario timeout) still runs the scenario's EXIT trap (cleanup).
+trap 'exit 143' TERM
+
+fail() {
+    echo "why: $*"
+    exit 1
+}
+
+skip() {
+    echo "skip: $*"
+    exit 77
+}
+
+# Runs a command in HOST's dom0 (cwd the workspace, staged binaries on PATH) and returns its
+# exit status; stdout and stderr come back. One argument is a shell command line, several the
+# words. A lab failure ends the scenario with 125 (also from inside $(...)).
+on() {
+    local host rc=0
+    host=$(pair_host "$1")
+    shift
+    pair_exec "$PAIR_DIR" "$host" "$PAIR_EXEC_TIMEOUT" "$@" || rc=$?
+    if [ "$rc" = "$LAB_FAILED" ]; then
+        echo "lab failed on $host (see above; serial log $PAIR_DIR/$host/serial.log)" >&2
+        [ -z "${PAIR_LAB_FAILED:-}" ] || echo "$host" >> "$PAIR_LAB_FAILED"
+        exit "$LAB_FAILED"
+    fi
+    return "$rc"
+}
+on_a() { on a "$@"; }
+on_b() { on b "$@"; }
+
+# Runs "$@" and fails the scenario, naming the command and its output, when it exits non-zero;
+# prints the output otherwise. E.g. must on a xl list.
+must() {
+    local out rc=0
+    out=$("$@" 2>&1) || rc=$?
+    [ "$rc" != "$LAB_FAILED" ] || { printf '%s\n' "$out"; exit "$LAB_FAILED"; }
+    [ "$rc" = 0 ] || { printf '%s\n' "$out"; fail "'$*' exited $rc"; }
+    printf '%s\n' "$out"
+}
+
+# Waits up to SECONDS for a command to succeed: wait_until SECONDS COMMAND...
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 1
+    done
+}
+
+# PV live migration needs shadow paging in the hypervisor, on both hosts.
+need_shadow_paging() {
+    local host caps
+    for host in a b; do
+        caps=$(on "$host" "xl info | sed -n 's/^virt_caps *: //p'")
+        [[ $caps == *shadow* ]] || skip "needs shadow paging (host$host xl info virt_caps: $caps)"
+    done
+}
+
+# Domain id of a guest by name on HOST; fails (status 1) when it is not there.
+domid_of() {
+    on "$1" "xl domid '$2'" 2>/dev/null
+}
+
+# xl's state letters of a guest on HOST (e.g. -b----), empty when it is not there.
+guest_state() {
+    on "$1" "xl list '$2' 2>/dev/null | awk 'NR == 2 { print \$5 }'" || true
+}
+
+# Running (r) or blocked (b) on HOST, i.e. alive and not crashed, paused or dying.
+guest_runs() {
+    local state
+    state=$(guest_state "$1" "$2")
+    [[ $state == *r* || $state == *b* ]] && [[ $state != *c* && $state != *p* && $state != *d* ]]
+}
+
+# A PV guest on HOST: guest_create HOST NAME [lab/pair-dom0/guest create options...]
+# (--ip, --peer, --disk-rw, --disk-ro, --initrd, --extra, --cfg, --mem, --no-net).
+guest_create() {
+    local host=$1
+    shift
+    on "$host" lab/pair-dom0/guest create "$@"
+}
+
+# Waits on HOST until the guest's console has a line matching REGEX (grep -E); fails at once
+# when it crashed or is gone there. guest_wait HOST NAME REGEX [SECONDS (default 60)]
+guest_wait() {
+    on "$1" lab/pair-dom0/guest wait "$2" "$3" "${4:-60}"
+}
+
+# The guest's console log on HOST (after a migration, the log of its arrival there).
+guest_log() {
+    on "$1" "cat \"\$(lab/pair-dom0/guest log '$2')\""
+}
+
+# The guest initramfs whose command reports CPU flags and a disk counter every
+# xenlab.cmd_every ticks (lab/pair-dom0/guest-cmd); built once per host, prints its path there.
+pair_initrd() {
+    local out=/var/tmp/pair-guest.gz
+    on "$1" "[ -s $out ] || xenlab-guest-initramfs --cmd lab/pair-dom0/guest-cmd $out" >&2
+    echo "$out"
+}
+
+# The last CPU flag list the guest printed on HOST (from lab/pair-dom0/guest-cmd), one a line.
+guest_flags() {
+    guest_log "$1" "$2" | sed -n 's/^DOMU-CMD: flags://p' | tail -n 1 | tr ' ' '\n' | sed '/^$/d' | sort -u
+}
+
+# dom0's own CPU flags on HOST (its kernel's view through Xen), one a line.
+host_flags() {
+    on "$1" "grep -m1 '^flags' /proc/cpuinfo" | cut -d: -f2 | tr ' ' '\n' | sed '/^$/d' | sort -u
+}
+
+# `xl migrate -e NAME hostTO` run on FROM; prints xl's output and returns its status. A stale
+# console log of an earlier arrival on TO is removed first. (-e: no monitoring child of xl,
+# see lab/README.md "Known problems"; `xl migrate NAME hostb` as typed works too.)
+migrate() {
+    local from to name=$2
+    from=$(pair_host "$1")
+    to=$(pair_host "$3")
+    on "$to" "rm -f /var/log/xen/console/guest-$name--incoming.log"
+    on "$from" "xl migrate -e '$name' $to"
+}
+
+# Destroys the named guests on both hosts when the scenario ends, however it ends (also the
+# names xl gives a half-migrated guest). cleanup_guests NAME...
+cleanup_guests() {
+    _pair_cleanup_names+=("$@")
+    trap _pair_cleanup EXIT
+}
+_pair_cleanup_names=()
+_pair_cleanup() {
+    local host name cmd=""
+    for name in "${_pair_cleanup_names[@]}"; do
+        cmd+="for d in '$name' '$name--incoming' '$name--migratedaway'; do xl destroy \"\$d\" > /dev/null 2>&1 || true; done; "
+    done
+    for host in hosta hostb; do
+        pair_exec "$PAIR_DIR" "$host" 120 "$cmd" || true
+    done
+}
