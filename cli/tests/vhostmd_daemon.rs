@@ -334,3 +334,70 @@ fn test_user_option_drops_privileges_after_creating_the_disk() {
     signal(&d.child, "-TERM");
     assert!(wait_exit(&mut d.child, 10).success());
 }
+
+/// Without virsh, `--vm-source libvirt` is refused at start with status 1, daemonised or not
+/// (it used to print the error and exit 0 from the daemonising parent).
+#[test]
+fn test_libvirt_source_without_virsh_fails_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("vhostmd.conf");
+    std::fs::write(
+        &conf,
+        config(dir.path(), 1, &host_metric("Answer", "echo 42")),
+    )
+    .unwrap();
+    // A PATH with the shell tools actions need, but no virsh.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    for daemonise in [false, true] {
+        let mut cmd = vhostmd();
+        if !daemonise {
+            cmd.arg("-d");
+        }
+        let out = cmd
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.path().join("pid"))
+            .args(["--vm-source", "libvirt", "--once"])
+            .env("PATH", &bin)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "daemonise {daemonise}: {stderr}"
+        );
+        assert!(stderr.contains("virsh is not installed"), "{stderr}");
+        assert!(!dir.path().join("disk").exists(), "it wrote the disk");
+    }
+}
+
+/// A second daemonised vhostmd with the same pid file: status 1 and why, not a quiet 0.
+#[test]
+fn test_second_daemonised_instance_fails_with_status_1() {
+    let first = Daemon::start(
+        &config(Path::new("@DIR@"), 1, &host_metric("Answer", "echo 42")),
+        &[],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !first.path("pid").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the first daemon wrote no pid file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = vhostmd()
+        .arg("-f")
+        .arg(first.path("vhostmd.conf"))
+        .arg("-p")
+        .arg(first.path("pid"))
+        .args(["--vm-source", "none"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is vhostmd already running?"), "{stderr}");
+}

@@ -190,7 +190,10 @@ fn test_check_gives_upstreams_verdicts_in_both_front_ends() {
     assert_eq!(ours.status.code(), Some(1));
     assert_eq!(dropin.status.code(), Some(1));
     let err = common::stderr(&ours);
-    assert!(err.contains("vhostmd.dtd named by the DOCTYPE does not exist"), "{err}");
+    assert!(
+        err.contains("vhostmd.dtd named by the DOCTYPE does not exist"),
+        "{err}"
+    );
     assert!(err.contains("hint: copy vhostmd.dtd"), "{err}");
     // With the DTD: valid.
     std::fs::copy(data().join("vhostmd.dtd"), dir.path().join("vhostmd.dtd")).unwrap();
@@ -201,7 +204,11 @@ fn test_check_gives_upstreams_verdicts_in_both_front_ends() {
     let (ours, dropin) = check(&golden.replace("<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">", ""));
     assert_eq!(ours.status.code(), Some(1));
     assert_eq!(dropin.status.code(), Some(1));
-    assert!(common::stderr(&ours).contains("no DOCTYPE"), "{}", common::stderr(&ours));
+    assert!(
+        common::stderr(&ours).contains("no DOCTYPE"),
+        "{}",
+        common::stderr(&ours)
+    );
     // An unknown transport: valid as upstream says, but said on stderr.
     let (ours, dropin) = check(&golden.replace(
         "<transport>vbd</transport>",

@@ -135,17 +135,8 @@ impl PidFile {
     /// Writes this process's id to `path`. An existing file naming a running process is an
     /// error; a stale one (upstream refuses to start) is replaced.
     pub fn create(path: &Path) -> Result<PidFile, VhostmdError> {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(pid) = text.trim().parse::<i32>()
-                && pid > 0
-                && pid != std::process::id() as i32
-                && alive(pid)
-            {
-                return Err(VhostmdError::AlreadyRunning {
-                    path: path.to_path_buf(),
-                    pid,
-                });
-            }
+        if std::fs::metadata(path).is_ok() {
+            PidFile::check_free(path)?;
             let _ = std::fs::remove_file(path);
         }
         let write_err = |source| VhostmdError::Write {
@@ -162,6 +153,24 @@ impl PidFile {
         Ok(PidFile {
             path: path.to_path_buf(),
         })
+    }
+}
+
+impl PidFile {
+    /// [`VhostmdError::AlreadyRunning`] when `path` names another running process.
+    pub fn check_free(path: &Path) -> Result<(), VhostmdError> {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(pid) = text.trim().parse::<i32>()
+            && pid > 0
+            && pid != std::process::id() as i32
+            && alive(pid)
+        {
+            return Err(VhostmdError::AlreadyRunning {
+                path: path.to_path_buf(),
+                pid,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -390,6 +399,12 @@ pub fn run(options: DaemonOptions, mut vms: Box<dyn VmSource>) -> Result<(), Vho
         options.config_path = abs;
     }
     let config = Config::read(&options.config_path)?;
+    // Everything that can be known before daemonising is checked here, so that the command's
+    // exit status says it (after the fork the parent has already exited 0).
+    vms.check()?;
+    if let Some(p) = &options.pid_file {
+        PidFile::check_free(p)?;
+    }
     if !options.foreground {
         nix::unistd::daemon(false, false)
             .map_err(|e| VhostmdError::system("cannot daemonise", e))?;

@@ -79,6 +79,14 @@ pub trait VmSource: Send + std::fmt::Debug {
     fn open(&mut self) -> Result<(), VhostmdError> {
         Ok(())
     }
+
+    /// Checks, before the daemon forks, that the source can work at all (its program is
+    /// installed, ...): a failure here ends the command with an error status, which one after
+    /// daemonising cannot (the parent has already exited 0). Sources with nothing to check
+    /// keep the default.
+    fn check(&self) -> Result<(), VhostmdError> {
+        Ok(())
+    }
 }
 
 /// A fixed VM list.
@@ -210,12 +218,19 @@ impl VmSource for VirshVms {
         "libvirt (virsh)"
     }
 
-    fn list(&mut self) -> Result<Vec<Vm>, VhostmdError> {
-        if !self.installed() {
-            return Err(VirshVms::error(
-                "virsh is not installed (apt-get install libvirt-clients), or give --vm-source",
-            ));
+    fn check(&self) -> Result<(), VhostmdError> {
+        if self.installed() {
+            Ok(())
+        } else {
+            Err(VirshVms::error(format!(
+                "{} is not installed (apt-get install libvirt-clients), or give --vm-source xen or none",
+                self.program.display()
+            )))
         }
+    }
+
+    fn list(&mut self) -> Result<Vec<Vm>, VhostmdError> {
+        self.check()?;
         let table = self.virsh(&["list"])?;
         let mut vms = Vec::new();
         for line in table.lines() {
