@@ -1,7 +1,5 @@
 //! The CLI's error type: every failure, with its exit code and a hint naming the fix.
 
-use std::error::Error;
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -116,24 +114,8 @@ fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
     }
 }
 
-/// An error and its causes on one line, joined by `: ` (the form of status rows, the top
-/// screen's notice and the exporter's warnings). The one chain printer of `xenadm`.
-#[derive(Debug, Clone, Copy)]
-pub struct Chain<'a>(pub &'a (dyn Error + 'static));
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        causes(self.0).try_for_each(|cause| write!(f, ": {cause}"))
-    }
-}
-
-/// The causes of `err`, nearest first (its `source()`, that one's, and so on).
-pub fn causes<'a>(
-    err: &'a (dyn Error + 'static),
-) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
-    std::iter::successors(err.source(), |&cause| cause.source())
-}
+/// The one chain printer, xen-core's (errors and their causes on one line).
+pub use xen_core::{ErrorChain as Chain, causes};
 
 impl From<io::Error> for CliError {
     fn from(err: io::Error) -> CliError {

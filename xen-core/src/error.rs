@@ -1,6 +1,8 @@
 //! The crate's one error type. Every variant names where the problem is: the library call,
 //! the domain, the sysfs path, or the byte offset in a stream.
 
+use std::error::Error;
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -169,4 +171,30 @@ pub enum XenError {
     /// A live migration step failed.
     #[error(transparent)]
     Migrate(#[from] crate::migrate::MigrateError),
+}
+
+/// An error and its causes on one line, joined by `: ` (`{}`), as a log line or a metric
+/// label shows them; the workspace's one chain printer (the `xenadm` CLI uses it too).
+///
+/// ```
+/// use xen_core::ErrorChain;
+///
+/// let err = std::io::Error::other("disk on fire");
+/// assert_eq!(ErrorChain(&err).to_string(), "disk on fire");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        causes(self.0).try_for_each(|cause| write!(f, ": {cause}"))
+    }
+}
+
+/// The causes of `err`, nearest first (its `source()`, that one's, and so on).
+pub fn causes<'a>(
+    err: &'a (dyn Error + 'static),
+) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    std::iter::successors(err.source(), |&cause| cause.source())
 }

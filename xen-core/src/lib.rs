@@ -7,6 +7,8 @@
 //!   recorded one ([`host::RecordedBackend`]), CPU% and deltas as xentop computes them
 //!   ([`host::Interval`]), and parsers that turn saved `xl list`, `xl info` and `xentop -b`
 //!   text back into the model ([`host::capture`]).
+//! * [`exporter`]: a bounded, synchronous HTTP server for Prometheus, serving the host's
+//!   metrics (`xen_up 0` with the reason while Xen cannot be opened).
 //! * [`render`]: `xl list`, `xl info`, `xentop -b` (byte for byte), CSV and NDJSON records,
 //!   and Prometheus text from the model.
 //! * [`stream`]: xl save files and live migration streams: parse, write, verify, relay.
@@ -49,6 +51,7 @@
 #![deny(unsafe_code)]
 
 mod error;
+pub mod exporter;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod host;
@@ -57,6 +60,6 @@ pub mod net;
 pub mod render;
 pub mod stream;
 
-pub use error::XenError;
+pub use error::{ErrorChain, XenError, causes};
 /// Whether this machine is a Xen dom0, a guest or not on Xen (re-exported for embedders).
 pub use xen_role as role;

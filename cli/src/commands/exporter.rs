@@ -6,33 +6,17 @@
 //! is full and has no entry for a Xen exporter, so the port is xenadm's choice: change it with
 //! `--listen`.
 //!
-//! Decisions:
-//! * No Xen (not a dom0, libraries missing, no permission), at start or later: the exporter
-//!   serves anyway, with `xen_up 0` and `xen_unavailable_info{reason="..."} 1` saying why
-//!   (and the reason on stderr when it changes), and opens the Xen libraries again at each
-//!   scrape until they work: a unit started before xenstored, or on a host rebooted into
-//!   Xen, recovers by itself. Prometheus's `up` says the exporter runs; `xen_up` says Xen.
-//! * A sample that fails later (a transient hypervisor error): the scrape still answers 200
-//!   with `xen_up 0` and the scrape duration, and the cause goes to stderr. Prometheus's own
-//!   `up` then stays 1 (the exporter is reachable) while `xen_up` says what is wrong.
-//! * One sample per scrape; scrapes within a second of a sample share it.
-//! * Slow and malformed clients: see [`server`]'s limits (bounded connections, head deadline,
-//!   request size limit, read and write timeouts).
-
-mod http;
-mod server;
+//! The server, its limits and the metrics source are [`xen_core::exporter`]'s; this command
+//! parses `--listen`, prints what the source notices on stderr, and serves until killed.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
 
-use xen_core::host::{Host, HostBackend, SampleFlags, XenBackend};
-use xen_core::render::prometheus::{self, Scrape};
+use xen_core::exporter::{Server, ServerConfig, XenSource};
+use xen_core::host::{Host, XenBackend};
 
-use crate::error::{Chain, CliError};
+use crate::error::CliError;
 use crate::output::Output;
-
-pub use server::{Server, ServerConfig};
 
 /// Where the exporter listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9753";
@@ -119,104 +103,48 @@ pub fn run(args: &ExporterArgs, out: &Output) -> Result<u8, CliError> {
     })?;
     let addr = server.local_addr().map_err(ExporterError::Serve)?;
     out.print(&format!("xenadm exporter: serving http://{addr}/metrics\n"))?;
+    let mut scrape = || {
+        let (body, notes) = source.scrape();
+        notes.into_iter().for_each(|note| out.warn(note));
+        body
+    };
     // The first sample now: a host without Xen is reported at start (and served as xen_up 0).
-    let _ = source.scrape(out);
-    server
-        .serve(|| source.scrape(out))
-        .map_err(ExporterError::Serve)?;
+    let _ = scrape();
+    server.serve(scrape).map_err(ExporterError::Serve)?;
     Ok(0)
 }
 
-/// The Xen host, opened lazily: while opening fails, each scrape tries again and serves
-/// `xen_up 0` with the reason.
-pub struct XenSource<B: HostBackend, F: FnMut() -> Result<Host<B>, xen_core::XenError>> {
-    open: F,
-    host: Option<Host<B>>,
-    /// The reason last reported on stderr, so that a lasting one is said once.
-    reported: Option<String>,
-}
-
-impl<B: HostBackend, F: FnMut() -> Result<Host<B>, xen_core::XenError>> std::fmt::Debug
-    for XenSource<B, F>
-{
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("XenSource")
-            .field("open", &self.host.is_some())
-            .field("reported", &self.reported)
-            .finish()
-    }
-}
-
-impl<B: HostBackend, F: FnMut() -> Result<Host<B>, xen_core::XenError>> XenSource<B, F> {
-    /// A source that opens the host with `open` when first scraped.
-    pub fn new(open: F) -> XenSource<B, F> {
-        XenSource {
-            open,
-            host: None,
-            reported: None,
-        }
-    }
-
-    /// One scrape: the exposition text; `xen_up 0` and the reason while Xen is unavailable.
-    pub fn scrape(&mut self, out: &Output) -> Vec<u8> {
-        let started = Instant::now();
-        if self.host.is_none() {
-            match (self.open)() {
-                Ok(host) => {
-                    if self.reported.take().is_some() {
-                        out.warn("the Xen host is available again");
-                    }
-                    self.host = Some(host);
-                }
-                Err(err) => {
-                    let reason = Chain(&err).to_string();
-                    if self.reported.as_deref() != Some(reason.as_str()) {
-                        out.warn(format!(
-                            "the Xen host is unavailable, serving xen_up 0 until it is: {reason}"
-                        ));
-                        self.reported = Some(reason.clone());
-                    }
-                    let mut text = prometheus::to_bytes(&Scrape::failed(started.elapsed()));
-                    text.extend_from_slice(unavailable_info(&reason).as_bytes());
-                    return text;
-                }
-            }
-        }
-        match &mut self.host {
-            Some(host) => scrape(host, out),
-            None => prometheus::to_bytes(&Scrape::failed(started.elapsed())),
-        }
-    }
-}
-
-/// `xen_unavailable_info{reason="..."} 1`, the label value escaped as the text format wants.
-fn unavailable_info(reason: &str) -> String {
-    let mut escaped = String::with_capacity(reason.len());
-    for c in reason.chars() {
-        match c {
-            '\\' => escaped.push_str("\\\\"),
-            '"' => escaped.push_str("\\\""),
-            '\n' => escaped.push_str("\\n"),
-            c => escaped.push(c),
-        }
-    }
-    format!(
-        "# HELP xen_unavailable_info Why the Xen host cannot be opened (only while xen_up is 0 for that reason).\n# TYPE xen_unavailable_info gauge\nxen_unavailable_info{{reason=\"{escaped}\"}} 1\n"
-    )
-}
-
-/// One scrape: a sample of every domain with all details, as exposition text (UTF-8). A failed sample
-/// gives `xen_up 0`, and its cause on stderr.
-pub fn scrape<B: HostBackend>(host: &mut Host<B>, out: &Output) -> Vec<u8> {
-    let started = Instant::now();
-    match host.sample(SampleFlags::all()) {
-        Ok(sample) => prometheus::to_bytes(&Scrape::ok(&sample, started.elapsed())),
-        Err(err) => {
-            out.warn(format!("sampling the Xen host failed: {}", Chain(&err)));
-            prometheus::to_bytes(&Scrape::failed(started.elapsed()))
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_listen_error_hints() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = Server::bind(addr, ServerConfig::default()).unwrap_err();
+        let err = ExporterError::Listen { addr, source: err };
+        assert!(hint(&err).unwrap().contains("--listen"));
+        assert!(err.to_string().contains(&addr.to_string()));
+    }
+
+    #[test]
+    fn test_listen_takes_port_only_and_host_names() {
+        assert_eq!(
+            parse_listen(":9753").unwrap(),
+            "0.0.0.0:9753".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse_listen("localhost:9753").unwrap().ip().is_loopback());
+        assert_eq!(parse_listen("[::1]:9753").unwrap().port(), 9753);
+        for bad in [
+            "localhost",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            "[::1]",
+            ":",
+            ":x",
+        ] {
+            assert!(parse_listen(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -19,7 +19,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use xen_core::render::prometheus::CONTENT_TYPE;
+use crate::render::prometheus::CONTENT_TYPE;
 
 use super::http::{self, Method, Refusal, Response};
 
@@ -59,15 +59,14 @@ impl Default for ServerConfig {
     }
 }
 
-/// Asks a running [`Server::serve`] to return (tests; the command runs until killed).
-#[cfg(test)]
+/// Asks a running [`Server::serve`] to return (from another thread: tests, or an embedder
+/// that stops serving on its own signal).
 #[derive(Debug, Clone)]
 pub struct StopHandle {
     stop: Arc<AtomicBool>,
     addr: SocketAddr,
 }
 
-#[cfg(test)]
 impl StopHandle {
     /// Stops accepting, lets the sampler return, and wakes the accept loop.
     pub fn stop(&self) {
@@ -103,7 +102,6 @@ impl Server {
     }
 
     /// A handle to stop [`Server::serve`] from another thread.
-    #[cfg(test)]
     pub fn stop_handle(&self) -> io::Result<StopHandle> {
         Ok(StopHandle {
             stop: Arc::clone(&self.stop),
