@@ -69,6 +69,18 @@ pub(crate) fn round_up(bytes: u64, block: u64) -> u64 {
     bytes.div_ceil(block).saturating_mul(block)
 }
 
+/// Whether fallocate cannot work on `file`: on the ext2/ext3/ext4 family (one superblock
+/// magic) only files mapped with extents support it; ext2 and ext3 files (and ext4 files
+/// made without extents) answer EOPNOTSUPP, and the grow then writes zeros instead. Other
+/// filesystems are not known to refuse it here (their real run still falls back if they do).
+pub(crate) fn fallocate_unsupported(file: &File) -> bool {
+    let ext_family = nix::sys::statfs::fstatfs(file)
+        .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::EXT4_SUPER_MAGIC);
+    ext_family
+        && crate::ioctl::inode_flags(file)
+            .is_ok_and(|flags| flags & crate::ioctl::FS_EXTENT_FL == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -308,6 +308,11 @@ pub fn grow(
         resumed_at_bytes: pending.map(|_| size),
     };
     if options.dry_run {
+        predict(&file, path, &mut report)?;
+        return Ok(report);
+    }
+    if size == target && pending.is_none() {
+        // Already at the size asked for: nothing to write, nothing to journal.
         return Ok(report);
     }
 
@@ -382,6 +387,31 @@ pub fn grow(
     Ok(report)
 }
 
+/// What a dry run can know of the real run without changing anything: a size beyond what
+/// the filesystem allows for a file (lseek past its limit fails as truncate would), and
+/// fallocate that the file cannot have (ext2/ext3-style files, without extents).
+fn predict(file: &File, path: &Path, report: &mut GrowReport) -> Result<(), SparseImgError> {
+    let target = report.new_size_bytes;
+    if target > report.old_size_bytes {
+        let mut probe = file;
+        let fits = i64::try_from(target).is_ok()
+            && io::Seek::seek(&mut probe, io::SeekFrom::Start(target)).is_ok();
+        let _ = io::Seek::seek(&mut probe, io::SeekFrom::Start(0));
+        if !fits {
+            return Err(SparseImgError::TooLargeForFilesystem {
+                path: path.to_path_buf(),
+                target_bytes: target,
+                source: io::Error::from_raw_os_error(nix::libc::EFBIG),
+            });
+        }
+    }
+    if report.method == GrowMethod::Fallocate && crate::fs::fallocate_unsupported(file) {
+        report.method = GrowMethod::ZeroFill;
+        report.fallocate_unsupported = true;
+    }
+    Ok(())
+}
+
 /// The interrupted growth recorded in the journal, when the file is where it left it and
 /// `asked` is the same growth; a stale journal (the file was changed since) is removed.
 fn pending_growth(
@@ -425,6 +455,7 @@ fn pending_growth(
 
 /// The target size, checked: larger than `old` and a possible file size.
 fn target_bytes(path: &Path, old: u64, target: GrowTarget) -> Result<u64, SparseImgError> {
+    let target_spec = target;
     let overflow = |add: u64| SparseImgError::SizeOverflow {
         path: path.to_path_buf(),
         current_bytes: old,
@@ -436,7 +467,10 @@ fn target_bytes(path: &Path, old: u64, target: GrowTarget) -> Result<u64, Sparse
             .checked_add(size.bytes())
             .ok_or_else(|| overflow(size.bytes()))?,
     };
-    if target <= old {
+    // `--to` the size it already has: done already (a script can run the same command
+    // twice). `--by 0` and smaller sizes are still refused.
+    let already = matches!(target_spec, GrowTarget::To(_)) && target == old;
+    if target <= old && !already {
         return Err(SparseImgError::NotLarger {
             path: path.to_path_buf(),
             current_bytes: old,
@@ -676,11 +710,13 @@ mod tests {
         let by = |n| GrowTarget::By(ByteSize::from_bytes(n));
         assert_eq!(target_bytes(p, 100, to(200)).unwrap(), 200);
         assert_eq!(target_bytes(p, 100, by(1)).unwrap(), 101);
+        // `--to` the current size is done already; `--by 0` is refused.
+        assert_eq!(target_bytes(p, 100, to(100)).unwrap(), 100);
         assert!(matches!(
-            target_bytes(p, 100, to(100)),
+            target_bytes(p, 100, to(99)),
             Err(SparseImgError::NotLarger {
                 current_bytes: 100,
-                target_bytes: 100,
+                target_bytes: 99,
                 ..
             })
         ));

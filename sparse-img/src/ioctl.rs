@@ -138,6 +138,8 @@ mod raw {
     nix::ioctl_readwrite!(fs_ioc_fiemap, b'f', 11, FiemapHeader);
     // BLKGETSIZE64 = _IOR(0x12, 114, size_t)
     nix::ioctl_read!(blk_get_size64, 0x12, 114, u64);
+    // FS_IOC_GETFLAGS = _IOR('f', 1, long); the kernel writes an int into it.
+    nix::ioctl_read!(fs_ioc_getflags, b'f', 1, std::ffi::c_long);
     nix::ioctl_write_int_bad!(loop_set_fd, 0x4C00);
     nix::ioctl_none_bad!(loop_clr_fd, 0x4C01);
     nix::ioctl_write_ptr_bad!(loop_set_status64, 0x4C04, LoopInfo64);
@@ -182,6 +184,18 @@ pub(crate) fn block_device_size(device: &File) -> io::Result<u64> {
     // kernel writes for BLKGETSIZE64.
     unsafe { raw::blk_get_size64(device.as_raw_fd(), &raw mut size) }.map_err(io::Error::from)?;
     Ok(size)
+}
+
+/// `FS_EXTENT_FL`: the inode maps its blocks with extents (ext4), which fallocate needs.
+pub(crate) const FS_EXTENT_FL: u32 = 0x0008_0000;
+
+/// FS_IOC_GETFLAGS: the inode's flags (`chattr`'s), e.g. [`FS_EXTENT_FL`].
+pub(crate) fn inode_flags(file: &File) -> io::Result<u32> {
+    let mut flags: std::ffi::c_long = 0;
+    // SAFETY: `file` is an open descriptor and `flags` a live, zeroed c_long, the type the
+    // request number encodes; the kernel writes an int (its low 4 bytes) into it.
+    unsafe { raw::fs_ioc_getflags(file.as_raw_fd(), &raw mut flags) }.map_err(io::Error::from)?;
+    Ok(u32::try_from(flags & 0xffff_ffff).unwrap_or(0))
 }
 
 /// LOOP_GET_STATUS64.

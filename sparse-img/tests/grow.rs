@@ -196,17 +196,24 @@ fn test_sparse_mode_on_allocated_image() {
     assert_eq!(allocated(&img), blocks);
 }
 
-/// Shrinking or "growing" to the same size is refused with the current size in the message,
-/// and the file is byte-equal, with the same size, blocks and modification time.
+/// Shrinking is refused with the current size in the message; `--to` the same size succeeds
+/// without touching the file (a script can run it again); either way the file is byte-equal,
+/// with the same size, blocks and modification time.
 #[test]
-fn test_shrink_and_equal_are_refused_file_byte_equal() {
+fn test_shrink_is_refused_and_equal_is_done_file_byte_equal() {
     let dir = scratch();
     let img = dir.path().join("keep.img");
     sparse_file(&img, 3_000_000, &[(0, 1_000_000), (2_000_000, 999_999)], 7);
     let before = fs::read(&img).unwrap();
     let meta_before = fs::metadata(&img).unwrap();
     let blocks_before = allocated(&img);
-    for target in [0u64, 1, 1 << 20, 2_999_999, 3_000_000] {
+    for mode in [GrowMode::Keep, GrowMode::Allocate, GrowMode::ZeroFill] {
+        let report = grow(&img, &with_mode(to(3_000_000), mode), &mut NoProgress).unwrap();
+        assert_eq!(report.old_size_bytes, 3_000_000);
+        assert_eq!(report.new_size_bytes, 3_000_000);
+        assert_eq!(report.added_bytes(), 0);
+    }
+    for target in [0u64, 1, 1 << 20, 2_999_999] {
         for mode in [GrowMode::Keep, GrowMode::Allocate, GrowMode::ZeroFill] {
             let err = grow(&img, &with_mode(to(target), mode), &mut NoProgress).unwrap_err();
             match &err {

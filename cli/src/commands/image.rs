@@ -547,6 +547,9 @@ struct LoopRefreshJson {
     new_size_bytes: Option<u64>,
     /// What the device should show: the file after its offset, capped by its size limit.
     expected_size_bytes: u64,
+    /// The device's size limit (`losetup --sizelimit`) keeps it below the file's new size:
+    /// refreshing cannot show the guest the new space.
+    capped_by_sizelimit: bool,
     error: Option<String>,
 }
 
@@ -650,8 +653,18 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             old_size_bytes: device.size_bytes,
             new_size_bytes: None,
             expected_size_bytes: expected,
+            capped_by_sizelimit: device.sizelimit_bytes != 0
+                && expected < report.new_size_bytes.saturating_sub(device.offset_bytes),
             error: None,
         };
+        if entry.capped_by_sizelimit {
+            out.warn(format_args!(
+                "{} has a size limit of {} bytes (losetup --sizelimit): it stays at {expected} bytes and cannot show the new space; detach it (`losetup -d {}`) and attach the image again without --sizelimit, or with a larger one",
+                device.device.display(),
+                device.sizelimit_bytes,
+                device.device.display()
+            ));
+        }
         if !report.dry_run {
             match sparse_img::refresh_capacity(&device.device) {
                 Ok(size) => {
@@ -727,25 +740,45 @@ fn warn_overcommit(report: &GrowReport, out: &Output) {
 fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[String]) -> String {
     let mut text = String::new();
     let verb = if report.dry_run { "would grow" } else { "grew" };
-    let _ = writeln!(
-        text,
-        "{verb} {} from {} to {} (+{}){}",
-        report.path.display(),
-        human(report.old_size_bytes),
-        human(report.new_size_bytes),
-        human(report.added_bytes()),
-        if report.dry_run {
-            ": dry run, nothing changed"
-        } else {
-            ""
+    let unchanged = report.old_size_bytes == report.new_size_bytes;
+    if unchanged {
+        let _ = writeln!(
+            text,
+            "{} is already {} ({} bytes): nothing to do",
+            report.path.display(),
+            human(report.new_size_bytes),
+            report.new_size_bytes
+        );
+    } else {
+        let _ = writeln!(
+            text,
+            "{verb} {} from {} to {} (+{}){}",
+            report.path.display(),
+            human(report.old_size_bytes),
+            human(report.new_size_bytes),
+            human(report.added_bytes()),
+            if report.dry_run {
+                ": dry run, nothing changed"
+            } else {
+                ""
+            }
+        );
+    }
+    let how = match (report.method, report.fallocate_unsupported, report.dry_run) {
+        _ if unchanged => "none: the file already has that size",
+        (GrowMethod::Truncate, _, _) => {
+            "sparse: ftruncate, the new range is a hole (nothing written)"
         }
-    );
-    let how = match (report.method, report.fallocate_unsupported) {
-        (GrowMethod::Truncate, _) => "sparse: ftruncate, the new range is a hole (nothing written)",
-        (GrowMethod::Fallocate, _) => {
+        (GrowMethod::Fallocate, _, _) => {
             "allocated: fallocate, the new range is reserved (unwritten, reads as zeros)"
         }
-        (_, true) => "allocated: the filesystem has no fallocate, zeros were written at the end",
+        (_, true, true) => {
+            "allocated: the file cannot have fallocate here (no extents: ext2/ext3), zeros would be written at the end"
+        }
+        (_, true, false) => {
+            "allocated: the filesystem has no fallocate, zeros were written at the end"
+        }
+        (_, false, true) => "allocated: zeros would be written at the end",
         _ => "allocated: zeros written at the end",
     };
     let mut rows = vec![
@@ -772,7 +805,7 @@ fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[St
         ),
         row("disk holds", report.contents.describe().to_string()),
     ];
-    if !report.dry_run {
+    if !report.dry_run && !unchanged {
         rows.push(row("synced", "yes (fsync)".to_string()));
     }
     match loops {
@@ -784,6 +817,11 @@ fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[St
         Some(devices) => {
             for (i, d) in devices.iter().enumerate() {
                 let state = match (&d.new_size_bytes, &d.error) {
+                    _ if d.capped_by_sizelimit => format!(
+                        "{}: not grown: its size limit keeps it at {} bytes (losetup --sizelimit)",
+                        d.device.display(),
+                        d.expected_size_bytes
+                    ),
                     (Some(size), _) => format!(
                         "{}: {} -> {size} bytes (LOOP_SET_CAPACITY, read back with BLKGETSIZE64)",
                         d.device.display(),
