@@ -17,6 +17,8 @@
 //!   through [`Progress::cancelled`] is cut back to the old size;
 //! * [`loops_for`] and [`refresh_capacity`]: the loop devices an image backs (matched by device
 //!   and inode, like `losetup -j`) and `LOOP_SET_CAPACITY`, so a running guest sees the new size;
+//! * [`refresh_loops`] and [`guest_steps`]: after a growth, the loop devices refreshed (each
+//!   result kept) and what to run in the guest, by what the disk holds ([`Contents`]);
 //! * [`ByteSize`]: sizes as dd and qemu-img write them (`16000M`, `20G`, `1TiB`, `500GB`).
 //!
 //! # Example
@@ -58,6 +60,7 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod advice;
 mod error;
 mod extents;
 mod format;
@@ -71,6 +74,7 @@ mod open;
 mod size;
 mod usage;
 
+pub use advice::{LoopRefresh, guest_steps, refresh_loops};
 pub use error::{FileKind, SizeProblem, SparseImgError};
 pub use extents::{Extent, ExtentKind, ExtentMap, ExtentTotals, MapMethod, MapSource};
 pub use format::{Contents, ImageFormat, Probe, probe};

@@ -9,8 +9,8 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sparse_img::{
-    ByteSize, Contents, ExtentMap, GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget,
-    ImageUsage, LoopDevice, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
+    ByteSize, ExtentMap, GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget, ImageUsage,
+    LoopDevice, LoopRefresh, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
 };
 
 use super::grow_signals::GrowSignals;
@@ -538,21 +538,6 @@ impl Progress for Bar {
     }
 }
 
-/// What happened to one loop device.
-#[derive(Debug, Serialize)]
-struct LoopRefreshJson {
-    device: PathBuf,
-    old_size_bytes: u64,
-    /// Read back with BLKGETSIZE64 after LOOP_SET_CAPACITY (null on a dry run or failure).
-    new_size_bytes: Option<u64>,
-    /// What the device should show: the file after its offset, capped by its size limit.
-    expected_size_bytes: u64,
-    /// The device's size limit (`losetup --sizelimit`) keeps it below the file's new size:
-    /// refreshing cannot show the guest the new space.
-    capped_by_sizelimit: bool,
-    error: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 struct GrowJson<'a> {
     path: &'a Path,
@@ -568,7 +553,7 @@ struct GrowJson<'a> {
     free_bytes: u64,
     contents: &'static str,
     /// null with --no-loop.
-    loops: Option<Vec<LoopRefreshJson>>,
+    loops: Option<&'a [LoopRefresh]>,
     next_steps: Vec<String>,
 }
 
@@ -644,53 +629,37 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     };
     drop(signals);
 
-    let mut refreshed = Vec::new();
-    let mut first_error = None;
-    for device in devices.iter().flatten() {
-        let expected = device.expected_size_bytes(report.new_size_bytes);
-        let mut entry = LoopRefreshJson {
-            device: device.device.clone(),
-            old_size_bytes: device.size_bytes,
-            new_size_bytes: None,
-            expected_size_bytes: expected,
-            capped_by_sizelimit: device.sizelimit_bytes != 0
-                && expected < report.new_size_bytes.saturating_sub(device.offset_bytes),
-            error: None,
-        };
+    let loops = devices
+        .as_deref()
+        .map(|devices| sparse_img::refresh_loops(devices, report.new_size_bytes, report.dry_run));
+    // The first failure is the command's error (after the report); later ones are warnings.
+    let mut seen_error = false;
+    for entry in loops.iter().flatten() {
         if entry.capped_by_sizelimit {
             out.warn(format_args!(
-                "{} has a size limit of {} bytes (losetup --sizelimit): it stays at {expected} bytes and cannot show the new space; detach it (`losetup -d {}`) and attach the image again without --sizelimit, or with a larger one",
-                device.device.display(),
-                device.sizelimit_bytes,
-                device.device.display()
+                "{} has a size limit of {} bytes (losetup --sizelimit): it stays at {} bytes and cannot show the new space; detach it (`losetup -d {}`) and attach the image again without --sizelimit, or with a larger one",
+                entry.device.display(),
+                entry.sizelimit_bytes,
+                entry.expected_size_bytes,
+                entry.device.display()
             ));
         }
-        if !report.dry_run {
-            match sparse_img::refresh_capacity(&device.device) {
-                Ok(size) => {
-                    entry.new_size_bytes = Some(size);
-                    if size != expected {
-                        out.warn(format_args!(
-                            "{} shows {size} bytes, not {expected}: check its offset and size limit with `losetup -l {}`",
-                            device.device.display(),
-                            device.device.display()
-                        ));
-                    }
-                }
-                Err(err) => {
-                    entry.error = Some(err.to_string());
-                    if first_error.is_none() {
-                        first_error = Some(err);
-                    } else {
-                        out.warn(&err);
-                    }
-                }
-            }
+        if entry.size_differs() {
+            out.warn(format_args!(
+                "{} shows {} bytes, not {}: check its offset and size limit with `losetup -l {}`",
+                entry.device.display(),
+                entry.new_size_bytes.unwrap_or_default(),
+                entry.expected_size_bytes,
+                entry.device.display()
+            ));
         }
-        refreshed.push(entry);
+        if let Some(err) = &entry.error {
+            if seen_error {
+                out.warn(err);
+            }
+            seen_error = true;
+        }
     }
-
-    let loops = devices.as_ref().map(|_| refreshed);
     let steps = next_steps(&report, loops.as_deref());
     warn_overcommit(&report, out);
     if out.json {
@@ -707,13 +676,13 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             allocated_after_bytes: report.allocated_after_bytes,
             free_bytes: report.space.free_bytes,
             contents: report.contents.describe(),
-            loops,
+            loops: loops.as_deref(),
             next_steps: steps,
         })?;
     } else {
         out.print(&grow_text(&report, loops.as_deref(), &steps))?;
     }
-    match first_error {
+    match loops.into_iter().flatten().find_map(|entry| entry.error) {
         Some(err) => Err(err.into()),
         None => Ok(interrupted_exit.unwrap_or(0)),
     }
@@ -737,7 +706,7 @@ fn warn_overcommit(report: &GrowReport, out: &Output) {
     }
 }
 
-fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[String]) -> String {
+fn grow_text(report: &GrowReport, loops: Option<&[LoopRefresh]>, steps: &[String]) -> String {
     let mut text = String::new();
     let verb = if report.dry_run { "would grow" } else { "grew" };
     let unchanged = report.old_size_bytes == report.new_size_bytes;
@@ -854,59 +823,27 @@ fn grow_text(report: &GrowReport, loops: Option<&[LoopRefreshJson]>, steps: &[St
     text
 }
 
-/// What to do next, on the host (loop devices) and in the guest (partition, filesystem).
-fn next_steps(report: &GrowReport, loops: Option<&[LoopRefreshJson]>) -> Vec<String> {
-    let mut steps = Vec::new();
-    match loops {
-        None => steps.push(
+/// What to do next: the loop devices on the host (this command's options), then the guest
+/// (sparse-img's advice by what the disk holds).
+fn next_steps(report: &GrowReport, loops: Option<&[LoopRefresh]>) -> Vec<String> {
+    let host = match loops {
+        None => {
             "The loop devices were not refreshed (--no-loop): for a running guest to see the new size, run `losetup -c DEVICE` for each device `xenadm image loops IMAGE` lists."
-                .to_string(),
-        ),
-        Some([]) => steps.push(
+        }
+        Some([]) => {
             "No loop device uses this file. A guest whose disk QEMU serves (qdisk) sees the new size only after its device model is told (QMP `block_resize`) or the guest restarts; a stopped guest sees it when it starts."
-                .to_string(),
-        ),
-        Some(_) => steps.push(
+        }
+        Some(_) => {
             "The guest's disk shows the new size once its loop device is refreshed (done above, or on a dry run: done by the real run): xen-blkback passes it to the running guest (dom0's `dmesg` says \"VBD Resize\"). Check in the guest with `lsblk` or `fdisk -l`."
-                .to_string(),
-        ),
-    }
-    let partition_fs = "Then grow what the partition holds: ext2/3/4 `resize2fs /dev/xvdaN` (works mounted); XFS `xfs_growfs MOUNTPOINT`; btrfs `btrfs filesystem resize max MOUNTPOINT`; LVM `pvresize /dev/xvdaN`, then `lvextend -r -l +100%FREE VG/LV`.";
-    match report.contents {
-        Contents::Gpt => {
-            steps.push("The disk has a GPT partition table whose backup header is still at the old end: `growpart /dev/xvda N` (cloud-guest-utils) moves it and grows the last partition N; or `sgdisk -e /dev/xvda`, then `parted /dev/xvda resizepart N 100%`.".to_string());
-            steps.push(partition_fs.to_string());
         }
-        Contents::Mbr => {
-            steps.push("The disk has an MBR partition table: `growpart /dev/xvda N` (cloud-guest-utils) or `parted /dev/xvda resizepart N 100%` grows the last partition N.".to_string());
-            if report.new_size_bytes > 2 << 40 {
-                steps.push("An MBR partition table cannot use space past 2 TiB: convert it to GPT first (`sgdisk -g /dev/xvda`).".to_string());
-            }
-            steps.push(partition_fs.to_string());
-        }
-        Contents::Ext => steps.push(
-            "The whole disk is an ext2/3/4 filesystem: `resize2fs /dev/xvdX` grows it (also while mounted).".to_string(),
-        ),
-        Contents::Xfs => steps.push(
-            "The whole disk is an XFS filesystem: `xfs_growfs MOUNTPOINT` grows it (it must be mounted).".to_string(),
-        ),
-        Contents::Btrfs => steps.push(
-            "The whole disk is a btrfs filesystem: `btrfs filesystem resize max MOUNTPOINT` grows it.".to_string(),
-        ),
-        Contents::LvmPv => steps.push(
-            "The whole disk is an LVM physical volume: `pvresize /dev/xvdX`, then `lvextend -r -l +100%FREE VG/LV` grows a volume and its filesystem.".to_string(),
-        ),
-        Contents::Luks => steps.push(
-            "The whole disk is a LUKS volume: `cryptsetup resize NAME` (the opened mapping), then grow the filesystem inside it.".to_string(),
-        ),
-        Contents::Swap => steps.push(
-            "The whole disk is swap, which does not grow in place: `swapoff /dev/xvdX && mkswap -U UUID /dev/xvdX && swapon /dev/xvdX` (the UUID from `blkid`, so /etc/fstab still matches).".to_string(),
-        ),
-        _ => steps.push(
-            "Grow the partition (`growpart /dev/xvda N`) and then its filesystem (`resize2fs`, `xfs_growfs`, `btrfs filesystem resize max`, or `pvresize` for LVM).".to_string(),
-        ),
-    }
-    steps
+    };
+    std::iter::once(host)
+        .chain(sparse_img::guest_steps(
+            report.contents,
+            report.new_size_bytes,
+        ))
+        .map(str::to_string)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
