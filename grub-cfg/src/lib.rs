@@ -55,6 +55,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod default_entry;
 mod default_grub;
 mod error;
 mod eval;
@@ -75,6 +76,7 @@ pub use config::{
     LocatedFinding, SetOptions, SourceLine, SourcedOption, UnknownValue, Variable, VariableChange,
     XenVariable, validate_token,
 };
+pub use default_entry::{DefaultChange, DefaultKind, resolve_entry, set_default_entry};
 pub use default_grub::{Assignment, DefaultGrub};
 pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
 pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};

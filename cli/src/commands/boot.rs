@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig, SetOptions, Severity,
-    WriteOptions, XenVariable, XenVersion, grub_cfg_path, installed_xen,
+    BootConfig, DefaultKind, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig, SetOptions,
+    Severity, WriteOptions, XenVariable, XenVersion, grub_cfg_path, installed_xen,
 };
 use serde::Serialize;
 
@@ -366,73 +366,42 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
         }
         return Ok(0);
     };
-    let spec = match (&menu, args.force) {
-        (Ok(menu), _) => match menu.entry_spec(entry) {
-            Ok((spec, _)) => spec,
-            Err(_) if args.force => entry.clone(),
-            Err(e) => return Err(e.into()),
-        },
-        (Err(_), true) => entry.clone(),
-        (Err(e), false) => {
-            return Err(CliError::Boot(match e {
-                GrubCfgError::NotFound { path } => GrubCfgError::UnknownEntry {
-                    entry: entry.clone(),
-                    path: path.clone(),
-                },
-                _ => GrubCfgError::UnknownEntry {
-                    entry: entry.clone(),
-                    path: menu_path.clone(),
-                },
-            }));
-        }
-    };
+    let spec = grub_cfg::resolve_entry(menu.as_ref(), &menu_path, entry, args.force)?;
     if &spec != entry {
         out.warn(format_args!(
             "saving {spec:?}, the full path GRUB needs to find {entry:?}"
         ));
     }
-    if args.once {
-        env.set("next_entry", &spec)?;
+    let kind = if args.once {
+        DefaultKind::Once
     } else {
-        // As grub-set-default does.
-        env.unset("prev_saved_entry");
-        env.unset("next_entry");
-        env.set("saved_entry", &spec)?;
-        if let Some(var) = &grub_default
-            && var.value.as_deref() != Some("saved")
-        {
-            out.warn(format_args!(
-                "GRUB_DEFAULT is {} ({}): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`",
-                var.value
-                    .as_deref()
-                    .map_or("not set".to_string(), |v| format!("{v:?}")),
-                var.source
-                    .as_ref()
-                    .map_or("default".to_string(), ToString::to_string),
-            ));
-        }
+        DefaultKind::Saved
+    };
+    let change = grub_cfg::set_default_entry(&mut env, config.as_ref(), &spec, kind)?;
+    if let Some(var) = &change.ignored_because {
+        out.warn(format_args!(
+            "GRUB_DEFAULT is {} ({}): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`",
+            var.value
+                .as_deref()
+                .map_or("not set".to_string(), |v| format!("{v:?}")),
+            var.source
+                .as_ref()
+                .map_or("default".to_string(), ToString::to_string),
+        ));
     }
     let mut options = WriteOptions::default();
     options.backup = !args.no_backup;
     let report = env.write(&options)?;
     if out.json {
         out.print_json(&render::DefaultSetJson {
-            variable: if args.once {
-                "next_entry"
-            } else {
-                "saved_entry"
-            },
+            variable: kind.variable(),
             value: &spec,
             written: report,
         })?;
     } else {
         out.print(&format!(
             "{}={spec}\nwrote {} in place\n",
-            if args.once {
-                "next_entry"
-            } else {
-                "saved_entry"
-            },
+            kind.variable(),
             env.path().display()
         ))?;
     }
