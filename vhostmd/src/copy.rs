@@ -75,6 +75,13 @@ fn read_chunk<'a>(file: &File, buf: &'a mut Aligned, index: u64, end: u64) -> io
     Ok(&slice[skip.min(want)..want])
 }
 
+/// A block buffer for a disk whose document ends at `end`: one block, or less for a small
+/// document.
+fn block_buffer_len(end: u64) -> usize {
+    let end = usize::try_from(end).unwrap_or(COPY_CHUNK_BYTES);
+    (end.div_ceil(ALIGN) * ALIGN).clamp(ALIGN, COPY_CHUNK_BYTES)
+}
+
 fn chunk_hash(bytes: &[u8]) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
     h.write(bytes);
@@ -235,7 +242,7 @@ struct Checked {
 fn check(file: &File, end: u64) -> io::Result<Result<Checked, XmlProblem>> {
     let doc = DocReader {
         file,
-        buf: Aligned::new(COPY_CHUNK_BYTES),
+        buf: Aligned::new(block_buffer_len(end)),
         end,
         next_chunk: 0,
         start: 0,
@@ -246,7 +253,7 @@ fn check(file: &File, end: u64) -> io::Result<Result<Checked, XmlProblem>> {
     };
     let consumed = Rc::new(Cell::new(0));
     let limited = EventLimit {
-        inner: BufReader::with_capacity(64 << 10, doc),
+        inner: BufReader::with_capacity(block_buffer_len(end).min(64 << 10), doc),
         consumed: Rc::clone(&consumed),
     };
     let mut reader = quick_xml::Reader::from_reader(limited);
@@ -518,7 +525,7 @@ enum Copied {
 
 /// Pass two: each block read again, compared with the checked one, then written.
 fn copy_checked(file: &File, end: u64, hashes: &[u64], out: &mut dyn Write) -> io::Result<Copied> {
-    let mut buf = Aligned::new(COPY_CHUNK_BYTES);
+    let mut buf = Aligned::new(block_buffer_len(end));
     for (index, &hash) in (0u64..).zip(hashes) {
         let bytes = read_chunk(file, &mut buf, index, end)?;
         if chunk_hash(bytes) != hash {
