@@ -113,10 +113,15 @@ guest_log() {
 }
 
 # The guest initramfs whose command reports CPU flags and a disk counter every
-# xenlab.cmd_every ticks (lab/pair-dom0/guest-cmd); built once per host, prints its path there.
+# xenlab.cmd_every ticks (lab/pair-dom0/guest-cmd); made once per host, prints its path there.
+# It is the image's default guest initramfs with a second cpio archive appended that adds
+# /xenlab/cmd (the kernel unpacks both): a second instead of a rebuild (~20 s).
 pair_initrd() {
     local out=/var/tmp/pair-guest.gz
-    on "$1" "[ -s $out ] || xenlab-guest-initramfs --cmd lab/pair-dom0/guest-cmd $out" >&2
+    on "$1" "[ -s $out ] || { d=\$(mktemp -d) && mkdir \$d/xenlab && cp lab/pair-dom0/guest-cmd \$d/xenlab/cmd &&
+        cp /var/lib/xenlab/guest-initrd.gz $out.tmp &&
+        (cd \$d && printf 'xenlab\\nxenlab/cmd\\n' | cpio -o -H newc --quiet -R 0:0 | gzip -1) >> $out.tmp &&
+        mv $out.tmp $out && rm -rf \$d; }" >&2
     echo "$out"
 }
 

@@ -1,0 +1,39 @@
+# Scenario 2, xl's unsafe success: a PV guest started on hosta WITHOUT a CPUID mask is moved
+# with `xl migrate GUEST hostb`; xl reports success (Xen 4.17 does not refuse a guest whose CPU
+# policy the target lacks), and the guest's own /proc/cpuinfo on hostb still lists features
+# hostb's CPU lacks. "hostb lacks" = flags in hosta's dom0 /proc/cpuinfo and not in hostb's
+# (both are Xen's view of each CPU). The guest reads its flags with a command its initramfs runs
+# every other tick (lab/pair-dom0/guest-cmd).
+# shellcheck source=lab/pair-suite/lib.sh
+. "$PAIR_SUITE_LIB"
+need_shadow_paging
+name=pairplain
+cleanup_guests "$name"
+
+comm -23 <(host_flags a) <(host_flags b) > lacking
+[ -s lacking ] || fail "hosta's dom0 lists no CPU flag that hostb's lacks: no CPU difference to show"
+echo "hostb's dom0 lacks: $(tr '\n' ' ' < lacking)"
+
+initrd=$(pair_initrd a)
+must guest_create a "$name" --ip 10.0.0.21 --initrd "$initrd" --extra xenlab.cmd_every=2
+guest_wait a "$name" '^DOMU-CMD: flags:' 180 || fail "guest printed no CPU flags on hosta"
+guest_flags a "$name" > flags-a
+comm -12 flags-a lacking > listed-a
+[ -s listed-a ] || fail "the unmasked guest lists none of hostb's missing features on hosta: nothing to show"
+echo "unmasked guest on hosta lists: $(tr '\n' ' ' < listed-a)"
+
+rc=0
+migrate a "$name" b > migrate.log 2>&1 || rc=$?
+cat migrate.log
+[ "$rc" = 0 ] || fail "xl migrate $name hostb exited $rc"
+grep -q 'Migration successful' migrate.log || fail "xl did not report 'Migration successful'"
+! domid_of a "$name" > /dev/null || fail "$name is still on hosta after a successful migration"
+domid_of b "$name" > /dev/null || fail "$name is not on hostb after 'Migration successful'"
+
+# Its first flags report on hostb (the command runs every other tick, ~6 s).
+guest_wait b "$name" '^DOMU-CMD: flags:' 120 || fail "guest printed no CPU flags on hostb"
+guest_flags b "$name" > flags-b
+comm -12 flags-b lacking > listed-b
+[ -s listed-b ] || fail "after the move the guest lists none of hostb's missing features (did Xen re-level it?)"
+echo "UNSAFE: xl reported success, and on hostb the guest's kernel lists: $(tr '\n' ' ' < listed-b)(hostb's CPU lacks them)"
+echo "guest state on hostb: $(guest_state b "$name")"
