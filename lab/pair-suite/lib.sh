@@ -104,7 +104,10 @@ guest_create() {
 # Waits on HOST until the guest's console has a line matching REGEX (grep -E); fails at once
 # when it crashed or is gone there. guest_wait HOST NAME REGEX [SECONDS (default 60)]
 guest_wait() {
-    on "$1" lab/pair-dom0/guest wait "$2" "$3" "${4:-60}"
+    local t0=$SECONDS rc=0
+    on "$1" lab/pair-dom0/guest wait "$2" "$3" "${4:-60}" || rc=$?
+    echo "$(pair_host "$1"): waited $((SECONDS - t0)) s for $2's '$3' (status $rc)"
+    return "$rc"
 }
 
 # The guest's console log on HOST (after a migration, the log of its arrival there).
@@ -114,13 +117,14 @@ guest_log() {
 
 # The guest initramfs whose command reports CPU flags and a disk counter every
 # xenlab.cmd_every ticks (lab/pair-dom0/guest-cmd); made once per host, prints its path there.
-# It is the image's default guest initramfs with a second cpio archive appended that adds
-# /xenlab/cmd (the kernel unpacks both): a second instead of a rebuild (~20 s).
+# It is the image's default guest initramfs followed by a second cpio archive that adds
+# /xenlab/cmd (the kernel unpacks both), in one gzip stream (libxc's size probe reads only one):
+# a second or two instead of a rebuild (~20 s).
 pair_initrd() {
     local out=/var/tmp/pair-guest.gz
     on "$1" "[ -s $out ] || { d=\$(mktemp -d) && mkdir \$d/xenlab && cp lab/pair-dom0/guest-cmd \$d/xenlab/cmd &&
-        cp /var/lib/xenlab/guest-initrd.gz $out.tmp &&
-        (cd \$d && printf 'xenlab\\nxenlab/cmd\\n' | cpio -o -H newc --quiet -R 0:0 | gzip -1) >> $out.tmp &&
+        { zcat /var/lib/xenlab/guest-initrd.gz &&
+          (cd \$d && printf 'xenlab\\nxenlab/cmd\\n' | cpio -o -H newc --quiet -R 0:0); } | gzip -1 > $out.tmp &&
         mv $out.tmp $out && rm -rf \$d; }" >&2
     echo "$out"
 }
@@ -143,7 +147,10 @@ migrate() {
     from=$(pair_host "$1")
     to=$(pair_host "$3")
     on "$to" "rm -f /var/log/xen/console/guest-$name--incoming.log"
-    on "$from" "xl migrate -e '$name' $to"
+    local t0=$SECONDS rc=0
+    on "$from" "xl migrate -e '$name' $to" || rc=$?
+    echo "xl migrate $name $from -> $to: status $rc after $((SECONDS - t0)) s"
+    return "$rc"
 }
 
 # Destroys the named guests on both hosts when the scenario ends, however it ends (also the
