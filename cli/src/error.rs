@@ -42,6 +42,9 @@ pub enum CliError {
     /// Writing the command's output failed.
     #[error("cannot write the output to standard output")]
     Output(#[source] io::Error),
+    /// The interactive screen could not use the terminal.
+    #[error("cannot use the terminal")]
+    Terminal(#[source] io::Error),
     /// Writing a generated file failed.
     #[error("cannot write {}", path.display())]
     WriteFile {
@@ -88,7 +91,7 @@ impl CliError {
             CliError::Output(e) if e.kind() == io::ErrorKind::StorageFull => {
                 Some("the file or device stdout goes to is full: free space or redirect elsewhere")
             }
-            CliError::Output(_) | CliError::Json(_) => None,
+            CliError::Output(_) | CliError::Json(_) | CliError::Terminal(_) => None,
         }
     }
 }
@@ -116,12 +119,6 @@ fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
 
 /// The one chain printer, xen-core's (errors and their causes on one line).
 pub use xen_core::{ErrorChain as Chain, causes};
-
-impl From<io::Error> for CliError {
-    fn from(err: io::Error) -> CliError {
-        CliError::Output(err)
-    }
-}
 
 #[cfg(test)]
 mod tests {

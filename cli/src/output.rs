@@ -30,16 +30,18 @@ impl Output {
     pub fn print_json<T: Serialize>(&self, value: &T) -> Result<(), CliError> {
         let mut stdout = io::BufWriter::new(io::stdout().lock());
         serde_json::to_writer_pretty(&mut stdout, value)?;
-        stdout.write_all(b"\n")?;
-        stdout.flush()?;
+        stdout.write_all(b"\n").map_err(CliError::Output)?;
+        stdout.flush().map_err(CliError::Output)?;
         Ok(())
     }
 
     /// Prints text as is.
     pub fn print(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = io::stdout().lock();
-        stdout.write_all(text.as_bytes())?;
-        stdout.flush()?;
+        stdout
+            .write_all(text.as_bytes())
+            .map_err(CliError::Output)?;
+        stdout.flush().map_err(CliError::Output)?;
         Ok(())
     }
 
@@ -54,8 +56,8 @@ impl Output {
 /// Writes bytes to stdout and flushes them.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
+    stdout.write_all(bytes).map_err(CliError::Output)?;
+    stdout.flush().map_err(CliError::Output)?;
     Ok(())
 }
 

@@ -85,7 +85,7 @@ fn page(command: &clap::Command, section: &str) -> Result<(String, Vec<u8>), Cli
     let name = man.get_filename();
     let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
     let mut page = Vec::new();
-    man.render(&mut page)?;
+    man.render(&mut page).map_err(CliError::Output)?;
     let mut extra = Roff::default();
     extra.control("SH", ["EXIT STATUS"]);
     for (code, meaning) in exit_status(stem) {

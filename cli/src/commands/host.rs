@@ -34,8 +34,8 @@ pub fn read_capture(path: &Path) -> Result<Vec<u8>, CliError> {
 /// them unchanged, invalid UTF-8 included.
 pub fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
+    stdout.write_all(bytes).map_err(CliError::Output)?;
+    stdout.flush().map_err(CliError::Output)?;
     Ok(())
 }
 

@@ -47,7 +47,7 @@ pub fn run(args: &InfoArgs, out: &Output) -> Result<u8, CliError> {
         out.print_json(&info)?;
     } else {
         let mut text = Vec::new();
-        xl_info::write(&mut text, &info)?;
+        xl_info::write(&mut text, &info).map_err(CliError::Output)?;
         host::print_bytes(&text)?;
     }
     Ok(0)

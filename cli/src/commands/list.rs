@@ -33,7 +33,7 @@ pub fn run(args: &ListArgs, out: &Output) -> Result<u8, CliError> {
         out.print_json(&domains)?;
     } else {
         let mut text = Vec::new();
-        xl_list::write(&mut text, &domains)?;
+        xl_list::write(&mut text, &domains).map_err(CliError::Output)?;
         host::print_bytes(&text)?;
     }
     Ok(0)

@@ -163,7 +163,7 @@ fn stream<B: HostBackend>(
     let limit = args.iterations.filter(|&n| n > 0);
     let mut buffer = Vec::with_capacity(64 * 1024);
     if format == Format::Csv {
-        csv::write_header(&mut buffer)?;
+        csv::write_header(&mut buffer).map_err(CliError::Output)?;
     }
     let mut previous: Option<Sample> = None;
     let mut done = 0u64;
@@ -171,10 +171,11 @@ fn stream<B: HostBackend>(
         let sample = host.sample(flags)?;
         let interval = Interval::new(previous.as_ref(), &sample);
         match format {
-            Format::Table => xentop::write_iteration(&mut buffer, &interval, &options)?,
-            Format::Json => json::write_sample(&mut buffer, &interval, done)?,
-            Format::Csv => csv::write_sample(&mut buffer, &interval, done)?,
+            Format::Table => xentop::write_iteration(&mut buffer, &interval, &options),
+            Format::Json => json::write_sample(&mut buffer, &interval, done),
+            Format::Csv => csv::write_sample(&mut buffer, &interval, done),
         }
+        .map_err(CliError::Output)?;
         if !emit(&buffer)? {
             return Ok(0);
         }

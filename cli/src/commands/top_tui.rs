@@ -65,12 +65,12 @@ pub fn run_with<B: HostBackend>(settings: &TopSettings, mut host: Host<B>) -> Re
     }
     // Sample before taking over the terminal, so that "no Xen" prints as a normal error.
     let first = host.sample(SampleFlags::all())?;
-    let mut terminal = ratatui::try_init()?;
+    let mut terminal = ratatui::try_init().map_err(CliError::Terminal)?;
     let state = TopState::new(settings.options, settings.delay);
     let result = run_screen(&mut host, &mut terminal, &mut TerminalEvents, state, first);
     let restored = ratatui::try_restore();
     result?;
-    restored?;
+    restored.map_err(CliError::Terminal)?;
     Ok(0)
 }
 
@@ -135,7 +135,7 @@ pub fn run_screen<H: HostBackend, T: Backend>(
                 .map_err(terminal_error)?;
         }
         let wait = (taken + state.delay).saturating_duration_since(Instant::now());
-        match events.next(wait)? {
+        match events.next(wait).map_err(CliError::Terminal)? {
             Some(Input::Key(key)) => match state.handle_key(key) {
                 Action::Quit => return Ok(state),
                 Action::Repaint => repaint = true,
