@@ -75,6 +75,7 @@ pub use fake::{
 };
 pub use outcome::{EXIT_MOVED, EXIT_NEEDS_ADMIN, EXIT_ON_SOURCE, Failure, Placement, SendResult};
 pub use progress::{Event, Phase, ProgressSink, Summary, Transfer};
+pub use pump::pump;
 pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive};
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 pub use sender::{Prepared, SendOptions, prepare, resume_on_source, send, send_over};

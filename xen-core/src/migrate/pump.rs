@@ -27,6 +27,54 @@ pub(crate) struct PumpOutcome<W> {
     pub(crate) result: Result<RelayReport, XenError>,
 }
 
+/// Copies `input` to `output` until end of input through the pass-through parser, reporting
+/// progress to `sink`; returns the bytes and the pages of each pass. What the sender runs on
+/// its pump thread (public for benchmarks and tools that pump a stream themselves).
+pub fn pump<W: Write>(
+    input: File,
+    output: &mut W,
+    guest_pages: Option<u64>,
+    sink: &Mutex<ProgressSink>,
+) -> Result<(u64, Vec<u64>), XenError> {
+    let (tracker, result) = run(input, output, guest_pages, sink);
+    result.map(|report| (report.bytes, tracker.passes))
+}
+
+fn run<W: Write>(
+    input: File,
+    output: &mut W,
+    guest_pages: Option<u64>,
+    sink: &Mutex<ProgressSink>,
+) -> (PassTracker, Result<RelayReport, XenError>) {
+    let mut tracker = PassTracker::new(guest_pages);
+    let mut last_report = Instant::now();
+    let result = relay(&input, output, |event| {
+        let mut report = false;
+        match event {
+            RelayEvent::Forwarded { total_bytes } => {
+                tracker.bytes(total_bytes);
+                report = last_report.elapsed() >= PROGRESS_EVERY;
+            }
+            RelayEvent::Item(located) => {
+                if let Item::Libxc(LibxcRecord::PageData(pages)) = &located.item
+                    && let (Some(first), Some(last)) = (pages.pfns.first(), pages.pfns.last())
+                {
+                    report = tracker.pages(first.pfn(), last.pfn(), pages.pfns.len() as u64);
+                }
+            }
+            _ => {}
+        }
+        if report {
+            last_report = Instant::now();
+            emit(sink, &Event::Progress(tracker.transfer));
+        }
+    });
+    // Closing the pipe here (on error: at once) makes libxl's next write fail.
+    drop(input);
+    emit(sink, &Event::Progress(tracker.transfer));
+    (tracker, result)
+}
+
 /// Starts copying `input` (the pipe's reading end) to `output` until end of input.
 pub(crate) fn spawn<W: Write + Send + 'static>(
     input: File,
@@ -38,34 +86,7 @@ pub(crate) fn spawn<W: Write + Send + 'static>(
         .name("migrate-pump".to_string())
         .spawn(move || {
             let mut output = output;
-            let mut tracker = PassTracker::new(guest_pages);
-            let mut last_report = Instant::now();
-            let result = relay(&input, &mut output, |event| {
-                let mut report = false;
-                match event {
-                    RelayEvent::Forwarded { total_bytes } => {
-                        tracker.bytes(total_bytes);
-                        report = last_report.elapsed() >= PROGRESS_EVERY;
-                    }
-                    RelayEvent::Item(located) => {
-                        if let Item::Libxc(LibxcRecord::PageData(pages)) = &located.item
-                            && let (Some(first), Some(last)) =
-                                (pages.pfns.first(), pages.pfns.last())
-                        {
-                            report =
-                                tracker.pages(first.pfn(), last.pfn(), pages.pfns.len() as u64);
-                        }
-                    }
-                    _ => {}
-                }
-                if report {
-                    last_report = Instant::now();
-                    emit(&sink, &Event::Progress(tracker.transfer));
-                }
-            });
-            // Closing the pipe here (on error: at once) makes libxl's next write fail.
-            drop(input);
-            emit(&sink, &Event::Progress(tracker.transfer));
+            let (tracker, result) = run(input, &mut output, guest_pages, &sink);
             PumpOutcome {
                 output,
                 tracker,
