@@ -1,5 +1,5 @@
-//! Raw FFI to the Xen toolstack libraries (libxenstat, libxenctrl, libxenlight, libxenstore,
-//! libxentoollog), loaded at run time by **versioned soname**.
+//! Raw FFI to the Xen toolstack libraries (libxenstat, libxenctrl, libxenguest, libxenlight,
+//! libxenstore, libxentoollog), loaded at run time by **versioned soname**.
 //!
 //! Nothing links against Xen: a program using this crate starts on any Linux host and gets a
 //! clear [`XenSysError`] where the libraries are missing or of a version the bindings do not
@@ -7,14 +7,14 @@
 //! `generate/generate.sh` (bindgen 0.72.1) and serve Xen **4.17 to 4.22**; see [`v4_17`] for
 //! what was checked and why.
 //!
-//! * Per-release libraries (libxenstat, libxenctrl, libxenlight) are tried as
+//! * Per-release libraries (libxenstat, libxenctrl, libxenguest, libxenlight) are tried as
 //!   `lib*.so.4.22`, `.so.4.21`, ... down to `.so.4.17`; the stable ones as
 //!   `libxenstore.so.4` and `libxentoollog.so.1`.
 //! * [`LIBDIR_ENV`] (`XENADM_XEN_LIBDIR`) names a folder to search instead of the system
 //!   library path. Load the libraries in [`XenLibrary::ALL`] order from such a folder, so that
 //!   each one's Xen dependencies are already mapped by soname when it loads.
 //! * [`Loaded`] keeps the library mapped and dereferences to its generated function table
-//!   ([`XenStat`], [`XenCtrl`], [`XenLight`], [`XenStore`], [`XenToolLog`]). Every function
+//!   ([`XenStat`], [`XenCtrl`], [`XenGuest`], [`XenLight`], [`XenStore`], [`XenToolLog`]). Every function
 //!   is `unsafe`: the safe owner types live in `xen-core`.
 //!
 //! # Example
@@ -59,6 +59,6 @@ pub use library::{
     XenVersion, supported_range,
 };
 pub use load::{
-    FnTable, LIBDIR_ENV, LoadOptions, Loaded, Origin, SearchPath, XenCtrl, XenLight, XenStat,
-    XenStore, XenToolLog, probe,
+    FnTable, LIBDIR_ENV, LoadOptions, Loaded, Origin, SearchPath, XenCtrl, XenGuest, XenLight,
+    XenStat, XenStore, XenToolLog, probe,
 };

@@ -60,6 +60,8 @@ pub enum XenLibrary {
     XenStat,
     /// libxenctrl: hypercall wrappers.
     XenCtrl,
+    /// libxenguest: domain building and CPU policies (`xc_cpu_policy_*`).
+    XenGuest,
     /// libxenlight (libxl): the toolstack.
     XenLight,
     /// libxenstore: the xenstore client.
@@ -71,10 +73,11 @@ pub enum XenLibrary {
 impl XenLibrary {
     /// Every library, in dependency order (a library's Xen dependencies come before it), which
     /// is the order to load them from one folder.
-    pub const ALL: [XenLibrary; 5] = [
+    pub const ALL: [XenLibrary; 6] = [
         XenLibrary::XenToolLog,
         XenLibrary::XenStore,
         XenLibrary::XenCtrl,
+        XenLibrary::XenGuest,
         XenLibrary::XenStat,
         XenLibrary::XenLight,
     ];
@@ -84,6 +87,7 @@ impl XenLibrary {
         match self {
             XenLibrary::XenStat => "libxenstat",
             XenLibrary::XenCtrl => "libxenctrl",
+            XenLibrary::XenGuest => "libxenguest",
             XenLibrary::XenLight => "libxenlight",
             XenLibrary::XenStore => "libxenstore",
             XenLibrary::XenToolLog => "libxentoollog",
@@ -93,9 +97,10 @@ impl XenLibrary {
     /// How its soname is versioned.
     pub fn scheme(self) -> SonameScheme {
         match self {
-            XenLibrary::XenStat | XenLibrary::XenCtrl | XenLibrary::XenLight => {
-                SonameScheme::PerRelease
-            }
+            XenLibrary::XenStat
+            | XenLibrary::XenCtrl
+            | XenLibrary::XenGuest
+            | XenLibrary::XenLight => SonameScheme::PerRelease,
             XenLibrary::XenStore => SonameScheme::Stable { major: 4 },
             XenLibrary::XenToolLog => SonameScheme::Stable { major: 1 },
         }

@@ -9,7 +9,7 @@ use libloading::Library;
 
 use crate::error::XenSysError;
 use crate::library::{FileVersion, XenLibrary, XenVersion};
-use crate::v4_17::{xenctrl, xenlight, xenstat, xenstore, xentoollog};
+use crate::v4_17::{xenctrl, xenguest, xenlight, xenstat, xenstore, xentoollog};
 
 /// The environment variable naming a folder to load the Xen libraries from instead of the
 /// system library path. When set (and not empty), only that folder is searched.
@@ -115,6 +115,11 @@ macro_rules! fn_table {
 fn_table!(xenstat::XenStatFns, XenLibrary::XenStat, xenstat::SYMBOLS);
 fn_table!(xenctrl::XenCtrlFns, XenLibrary::XenCtrl, xenctrl::SYMBOLS);
 fn_table!(
+    xenguest::XenGuestFns,
+    XenLibrary::XenGuest,
+    xenguest::SYMBOLS
+);
+fn_table!(
     xenlight::XenLightFns,
     XenLibrary::XenLight,
     xenlight::SYMBOLS
@@ -141,6 +146,8 @@ pub struct Loaded<F> {
 pub type XenStat = Loaded<xenstat::XenStatFns>;
 /// libxenctrl, loaded.
 pub type XenCtrl = Loaded<xenctrl::XenCtrlFns>;
+/// libxenguest, loaded.
+pub type XenGuest = Loaded<xenguest::XenGuestFns>;
 /// libxenlight, loaded.
 pub type XenLight = Loaded<xenlight::XenLightFns>;
 /// libxenstore, loaded.
@@ -302,6 +309,7 @@ fn mapped_path(library: &Library, which: XenLibrary) -> Option<PathBuf> {
     let first = match which {
         XenLibrary::XenStat => xenstat::SYMBOLS.first(),
         XenLibrary::XenCtrl => xenctrl::SYMBOLS.first(),
+        XenLibrary::XenGuest => xenguest::SYMBOLS.first(),
         XenLibrary::XenLight => xenlight::SYMBOLS.first(),
         XenLibrary::XenStore => xenstore::SYMBOLS.first(),
         XenLibrary::XenToolLog => xentoollog::SYMBOLS.first(),

@@ -54,9 +54,12 @@ fn every_library_loads_by_versioned_soname() {
     check_origin(stat.origin(), XenLibrary::XenStat);
     let light = system::<xen_sys::v4_17::xenlight::XenLightFns>().unwrap();
     check_origin(light.origin(), XenLibrary::XenLight);
+    let guest = system::<xen_sys::v4_17::xenguest::XenGuestFns>().unwrap();
+    check_origin(guest.origin(), XenLibrary::XenGuest);
     // All per-release libraries come from the same release.
     assert_eq!(ctrl.origin().xen_version, stat.origin().xen_version);
     assert_eq!(ctrl.origin().xen_version, light.origin().xen_version);
+    assert_eq!(ctrl.origin().xen_version, guest.origin().xen_version);
 }
 
 #[test]

@@ -99,6 +99,8 @@ fn facts() -> Vec<Fact> {
         xc_cputopo_t { core, socket, node }
         xc_meminfo_t { memsize, memfree }
         physdev_pci_device_t { seg, bus, devfn }
+        xen_cpuid_leaf_t { leaf, subleaf, a, b, c, d }
+        xen_msr_entry_t { idx, flags, val }
     );
     constants!(facts;
         XENSTAT_VCPU, XENSTAT_NETWORK, XENSTAT_XEN_VERSION, XENSTAT_VBD, XENSTAT_ALL,
@@ -131,6 +133,13 @@ fn facts() -> Vec<Fact> {
         xc_error_code_XC_ERROR_NONE as "XC_ERROR_NONE",
         xc_error_code_XC_INTERNAL_ERROR as "XC_INTERNAL_ERROR",
         XC_MAX_ERROR_MSG_LEN,
+        XEN_SYSCTL_cpu_policy_raw, XEN_SYSCTL_cpu_policy_host, XEN_SYSCTL_cpu_policy_pv_max,
+        XEN_SYSCTL_cpu_policy_pv_default, XEN_CPUID_NO_SUBLEAF,
+        XEN_SYSCTL_CPU_LEVELCAP_faulting, XEN_SYSCTL_CPU_LEVELCAP_ecx,
+        XEN_SYSCTL_CPU_LEVELCAP_edx, XEN_SYSCTL_CPU_LEVELCAP_extd_ecx,
+        XEN_SYSCTL_CPU_LEVELCAP_extd_edx, XEN_SYSCTL_CPU_LEVELCAP_xsave_eax,
+        XEN_SYSCTL_CPU_LEVELCAP_thermal_ecx, XEN_SYSCTL_CPU_LEVELCAP_l7s0_eax,
+        XEN_SYSCTL_CPU_LEVELCAP_l7s0_ebx,
     );
     // `~0U` in C; bindgen types them i32, so compare them as the u32 the code uses.
     for (name, value) in [
@@ -154,6 +163,7 @@ fn facts() -> Vec<Fact> {
 const HEADERS: &[&str] = &[
     "xentoollog.h",
     "xenctrl.h",
+    "xenguest.h",
     "xenstore.h",
     "xenstat.h",
     "libxl.h",

@@ -16,6 +16,10 @@
 //!   (added in 4.18); use [`xc_domain_getinfolist`](xenctrl::XenCtrlFns::xc_domain_getinfolist)
 //!   and check each entry's `domain`. libxenctrl hides `XEN_DOMCTL_INTERFACE_VERSION`
 //!   (0x15 on 4.17, 0x16, 0x17, 0x18 on 4.22) behind these calls, so it never reaches callers.
+//! * libxenguest: only the CPU policy calls (`xc_cpu_policy_*`, `xc_get_cpu_levelling_caps`),
+//!   which pass the policy as an opaque `xc_cpu_policy_t` and serialise it into the hypercall
+//!   ABI's `xen_cpuid_leaf_t` (24 bytes) and `xen_msr_entry_t` (16 bytes) arrays. Checked
+//!   against the 4.17 headers here; on another release the loader names any missing symbol.
 //! * libxenlight: the pointer-only subset. `libxl_dominfo` (120 bytes) is unchanged since 4.16,
 //!   `libxl_domain_restore_params` (24 bytes) since 4.9. [`libxl_domain_config`] grows every
 //!   release, so it is opaque here: allocate [`DomainConfigStorage`] and let libxl's own
@@ -45,6 +49,7 @@
 
 pub mod types;
 pub mod xenctrl;
+pub mod xenguest;
 pub mod xenlight;
 pub mod xenstat;
 pub mod xenstore;

@@ -5,6 +5,8 @@ pub type va_list = __builtin_va_list;
 pub type xentoollog_level = ::std::os::raw::c_uint;
 pub type pid_t = __pid_t;
 pub type xen_ulong_t = ::std::os::raw::c_ulong;
+pub type xen_cpuid_leaf_t = xen_cpuid_leaf;
+pub type xen_msr_entry_t = xen_msr_entry;
 pub type domid_t = u16;
 pub type xen_domain_handle_t = [u8; 16usize];
 pub type physdev_pci_device_t = physdev_pci_device;
@@ -24,6 +26,7 @@ pub type xc_vcpuinfo_t = xen_domctl_getvcpuinfo;
 pub type xc_physinfo_t = xen_sysctl_physinfo;
 pub type xc_cputopo_t = xen_sysctl_cputopo;
 pub type xc_meminfo_t = xen_sysctl_meminfo;
+pub type xc_cpu_policy_t = xc_cpu_policy;
 pub type xs_transaction_t = u32;
 pub type libxl_ctx = libxl__ctx;
 pub type libxl_ev_user = u64;
@@ -73,6 +76,23 @@ pub struct xentoollog_logger_stdiostream {
 pub struct xen_arch_domainconfig {
     pub emulation_flags: u32,
     pub misc_flags: u32,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xen_cpuid_leaf {
+    pub leaf: u32,
+    pub subleaf: u32,
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+    pub d: u32,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xen_msr_entry {
+    pub idx: u32,
+    pub flags: u32,
+    pub val: u64,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -175,6 +195,11 @@ pub struct xc_interface_core {
 pub struct xc_error {
     pub code: xc_error_code,
     pub message: [::std::os::raw::c_char; 1024usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xc_cpu_policy {
+    _unused: [u8; 0],
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -299,6 +324,7 @@ pub const XTL_STDIOSTREAM_SHOW_DATE: u32 = 2;
 pub const XTL_STDIOSTREAM_HIDE_PROGRESS: u32 = 4;
 pub const XTL_STDIOSTREAM_PROGRESS_USE_CR: u32 = 8;
 pub const XTL_STDIOSTREAM_PROGRESS_NO_CR: u32 = 16;
+pub const XEN_CPUID_NO_SUBLEAF: u32 = 4294967295;
 pub const XEN_DOMINF_dying: u32 = 1;
 pub const XEN_DOMINF_hvm_guest: u32 = 2;
 pub const XEN_DOMINF_shutdown: u32 = 4;
@@ -333,6 +359,21 @@ pub const XEN_INVALID_NODE_ID: i32 = -1;
 pub const XEN_INVALID_MEM_SZ: i32 = -1;
 pub const XEN_INVALID_NODE_DIST: i32 = -1;
 pub const XEN_INVALID_DEV: i32 = -2;
+pub const XEN_SYSCTL_CPU_LEVELCAP_faulting: u32 = 1;
+pub const XEN_SYSCTL_CPU_LEVELCAP_ecx: u32 = 2;
+pub const XEN_SYSCTL_CPU_LEVELCAP_edx: u32 = 4;
+pub const XEN_SYSCTL_CPU_LEVELCAP_extd_ecx: u32 = 8;
+pub const XEN_SYSCTL_CPU_LEVELCAP_extd_edx: u32 = 16;
+pub const XEN_SYSCTL_CPU_LEVELCAP_xsave_eax: u32 = 32;
+pub const XEN_SYSCTL_CPU_LEVELCAP_thermal_ecx: u32 = 64;
+pub const XEN_SYSCTL_CPU_LEVELCAP_l7s0_eax: u32 = 128;
+pub const XEN_SYSCTL_CPU_LEVELCAP_l7s0_ebx: u32 = 256;
+pub const XEN_SYSCTL_cpu_policy_raw: u32 = 0;
+pub const XEN_SYSCTL_cpu_policy_host: u32 = 1;
+pub const XEN_SYSCTL_cpu_policy_pv_max: u32 = 2;
+pub const XEN_SYSCTL_cpu_policy_hvm_max: u32 = 3;
+pub const XEN_SYSCTL_cpu_policy_pv_default: u32 = 4;
+pub const XEN_SYSCTL_cpu_policy_hvm_default: u32 = 5;
 pub const XENVER_version: u32 = 0;
 pub const XENVER_extraversion: u32 = 1;
 pub const XENVER_compile_info: u32 = 2;
@@ -387,6 +428,28 @@ const _: () = {
         [::std::mem::offset_of!(xen_arch_domainconfig, emulation_flags) - 0usize];
     ["Offset of field: xen_arch_domainconfig::misc_flags"]
         [::std::mem::offset_of!(xen_arch_domainconfig, misc_flags) - 4usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xen_cpuid_leaf"][::std::mem::size_of::<xen_cpuid_leaf>() - 24usize];
+    ["Alignment of xen_cpuid_leaf"][::std::mem::align_of::<xen_cpuid_leaf>() - 4usize];
+    ["Offset of field: xen_cpuid_leaf::leaf"]
+        [::std::mem::offset_of!(xen_cpuid_leaf, leaf) - 0usize];
+    ["Offset of field: xen_cpuid_leaf::subleaf"]
+        [::std::mem::offset_of!(xen_cpuid_leaf, subleaf) - 4usize];
+    ["Offset of field: xen_cpuid_leaf::a"][::std::mem::offset_of!(xen_cpuid_leaf, a) - 8usize];
+    ["Offset of field: xen_cpuid_leaf::b"][::std::mem::offset_of!(xen_cpuid_leaf, b) - 12usize];
+    ["Offset of field: xen_cpuid_leaf::c"][::std::mem::offset_of!(xen_cpuid_leaf, c) - 16usize];
+    ["Offset of field: xen_cpuid_leaf::d"][::std::mem::offset_of!(xen_cpuid_leaf, d) - 20usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xen_msr_entry"][::std::mem::size_of::<xen_msr_entry>() - 16usize];
+    ["Alignment of xen_msr_entry"][::std::mem::align_of::<xen_msr_entry>() - 8usize];
+    ["Offset of field: xen_msr_entry::idx"][::std::mem::offset_of!(xen_msr_entry, idx) - 0usize];
+    ["Offset of field: xen_msr_entry::flags"]
+        [::std::mem::offset_of!(xen_msr_entry, flags) - 4usize];
+    ["Offset of field: xen_msr_entry::val"][::std::mem::offset_of!(xen_msr_entry, val) - 8usize];
 };
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {

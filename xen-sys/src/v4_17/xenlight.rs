@@ -78,6 +78,14 @@ pub struct XenLightFns {
         domid: u32,
         ao_how: *const libxl_asyncop_how,
     ) -> ::std::os::raw::c_int,
+    pub libxl_domain_need_memory: unsafe extern "C" fn(
+        ctx: *mut libxl_ctx,
+        config: *mut libxl_domain_config,
+        domid_for_logging: u32,
+        need_memkb: *mut u64,
+    ) -> ::std::os::raw::c_int,
+    pub libxl_get_free_memory:
+        unsafe extern "C" fn(ctx: *mut libxl_ctx, memkb: *mut u64) -> ::std::os::raw::c_int,
     pub libxl_domain_info: unsafe extern "C" fn(
         arg1: *mut libxl_ctx,
         info_r: *mut libxl_dominfo,
@@ -149,6 +157,10 @@ impl XenLightFns {
             unsafe { __library.get(b"libxl_domain_pause\0") }.map(|sym| *sym)?;
         let libxl_domain_unpause =
             unsafe { __library.get(b"libxl_domain_unpause\0") }.map(|sym| *sym)?;
+        let libxl_domain_need_memory =
+            unsafe { __library.get(b"libxl_domain_need_memory\0") }.map(|sym| *sym)?;
+        let libxl_get_free_memory =
+            unsafe { __library.get(b"libxl_get_free_memory\0") }.map(|sym| *sym)?;
         let libxl_domain_info = unsafe { __library.get(b"libxl_domain_info\0") }.map(|sym| *sym)?;
         let libxl_list_domain = unsafe { __library.get(b"libxl_list_domain\0") }.map(|sym| *sym)?;
         let libxl_dominfo_list_free =
@@ -179,6 +191,8 @@ impl XenLightFns {
             libxl_domain_rename,
             libxl_domain_pause,
             libxl_domain_unpause,
+            libxl_domain_need_memory,
+            libxl_get_free_memory,
             libxl_domain_info,
             libxl_list_domain,
             libxl_dominfo_list_free,
@@ -317,6 +331,22 @@ impl XenLightFns {
     ) -> ::std::os::raw::c_int {
         unsafe { (self.libxl_domain_unpause)(ctx, domid, ao_how) }
     }
+    pub unsafe fn libxl_domain_need_memory(
+        &self,
+        ctx: *mut libxl_ctx,
+        config: *mut libxl_domain_config,
+        domid_for_logging: u32,
+        need_memkb: *mut u64,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.libxl_domain_need_memory)(ctx, config, domid_for_logging, need_memkb) }
+    }
+    pub unsafe fn libxl_get_free_memory(
+        &self,
+        ctx: *mut libxl_ctx,
+        memkb: *mut u64,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.libxl_get_free_memory)(ctx, memkb) }
+    }
     pub unsafe fn libxl_domain_info(
         &self,
         arg1: *mut libxl_ctx,
@@ -384,6 +414,8 @@ pub const SYMBOLS: &[&str] = &[
     "libxl_domain_rename",
     "libxl_domain_pause",
     "libxl_domain_unpause",
+    "libxl_domain_need_memory",
+    "libxl_get_free_memory",
     "libxl_domain_info",
     "libxl_list_domain",
     "libxl_dominfo_list_free",
