@@ -73,7 +73,7 @@ pub use features::{Feature, FeatureAttrs, FeatureKind};
 pub use fits::{FitReport, fits};
 pub use host::{CpuSignature, HostCpu};
 #[cfg(target_arch = "x86_64")]
-pub use local::{CpuSelection, CpuidSource, local_source, read_local};
+pub use local::{CpuSelection, CpuidSource, local_source, read_instruction, read_local};
 pub use mask::{Mask, MaskOptions, MaskWarning, MaskedBit, RegisterMask};
 pub use parse::{DumpFile, MAX_DUMP_BYTES};
 pub use registers::FeatureReg;

@@ -135,6 +135,18 @@ pub fn read_local(selection: CpuSelection) -> Result<CpuidDump, CpuidMaskError> 
     }
 }
 
+/// Reads the current CPU's CPUID with the instruction only, never the kernel driver: what
+/// userspace sees. In a Xen PV domain without CPUID faulting that is the raw CPU, whatever the
+/// domain's policy says (compare with the policy to tell whether Xen levels userspace).
+pub fn read_instruction() -> CpuidDump {
+    CpuidDump {
+        cpus: vec![CpuBlock {
+            cpu: None,
+            entries: read_cpu(&Reader::Instruction),
+        }],
+    }
+}
+
 fn read_all_cpus() -> Result<CpuidDump, CpuidMaskError> {
     let pin_error = |cpu: usize, e: nix::Error| CpuidMaskError::PinToCpu {
         cpu,
