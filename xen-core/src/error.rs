@@ -140,6 +140,23 @@ pub enum XenError {
         /// What the user gave.
         query: String,
     },
+    // ---- Migration preflight (preflight module) ----
+    /// A domain's libxl configuration (`libxl_domain_config_to_json`) could not be read.
+    #[error("domain {domid}: its libxl configuration: {what}")]
+    GuestConfig {
+        /// The domain.
+        domid: DomId,
+        /// What is malformed.
+        what: String,
+    },
+    /// The target of a migration could not be probed, or answered something unreadable.
+    #[error("probing {host}: {what}")]
+    Probe {
+        /// The target host as given.
+        host: String,
+        /// What went wrong, with the line and column of bad output.
+        what: String,
+    },
     // ---- Migration streams (stream module) ----
     /// A migration stream or save file is malformed, truncated or of an unsupported kind; the
     /// error carries the byte offset and the layer.

@@ -13,6 +13,8 @@
 //!   and Prometheus text from the model.
 //! * [`stream`]: xl save files and live migration streams: parse, write, verify, relay.
 //! * [`migrate`]: live migration over libxl, wire-compatible with `xl migrate` both ways.
+//! * [`preflight`]: can a guest move to another host? CPU policy, disks, memory, bridges, PCI,
+//!   versions, judged before a migration (`xenadm migrate --check`).
 //!
 //! # Example
 //!
@@ -57,6 +59,7 @@ pub mod ffi;
 pub mod host;
 pub mod migrate;
 pub mod net;
+pub mod preflight;
 pub mod render;
 pub mod stream;
 

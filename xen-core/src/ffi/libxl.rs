@@ -106,6 +106,11 @@ impl LibxlCtx {
         })
     }
 
+    /// The raw context and library, for the calls in sibling modules.
+    pub(super) fn raw(&self) -> (*mut libxl_ctx, &XenLight) {
+        (self.ctx.as_ptr(), &self.lib)
+    }
+
     /// Every domain, in domid order.
     pub fn list_domains(&self) -> Result<Vec<LibxlDomain>, XenError> {
         let mut count: c_int = 0;

@@ -10,6 +10,7 @@
 //! | [`XenStoreHandle`] | `xs_handle` | `xs_open` | `xs_close` |
 //! | [`XsTransaction`] | `xs_transaction_t` | `xs_transaction_start` | `xs_transaction_end` |
 //! | [`LibxlCtx`] | `libxl_ctx` | `libxl_ctx_alloc` | `libxl_ctx_free` |
+//! | [`CpuPolicies`] (per call) | `xc_cpu_policy_t` | `xc_cpu_policy_init` | `xc_cpu_policy_destroy` |
 //!
 //! Each keeps an `Arc` of its loaded library ([`xen_sys::Loaded`]), and whatever the C side
 //! keeps pointers to (the logger, libxl's child-process hooks), so nothing dangles. Check
@@ -33,15 +34,19 @@
 //! }
 //! ```
 
+mod cpu_policy;
 pub mod dom0;
 pub mod libxl;
+mod libxl_config;
 mod libxl_migrate;
 mod logger;
 mod xenctrl;
 mod xenstat;
 mod xenstore;
 
+pub use cpu_policy::{CpuPolicies, SystemPolicy};
 pub use libxl::{LibxlCtx, LibxlDomain};
+pub use libxl_config::DomainConfig;
 pub use libxl_migrate::SuspendAbi;
 pub use logger::{LogLevel, XtlLogger};
 pub use xenctrl::{DomainInfo, PhysInfo, VcpuInfo, VersionInfo, XcInterface};

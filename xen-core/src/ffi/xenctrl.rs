@@ -181,7 +181,7 @@ impl XcInterface {
     /// The error of the call that just failed: errno, and libxenctrl's own message when it
     /// left one (`xc_get_last_error`, as git2's `Error::last_error` takes libgit2's). The
     /// message is cleared after it is read, so the next failure cannot show a stale one.
-    fn error(&self, call: &'static str) -> XenError {
+    pub(super) fn error(&self, call: &'static str) -> XenError {
         let source = std::io::Error::last_os_error();
         // SAFETY: the handle is open; the result points into the handle (or is NULL) and is
         // read before any other call on it.
@@ -202,6 +202,11 @@ impl XcInterface {
             },
             None => XenError::Call { call, source },
         }
+    }
+
+    /// The raw handle, for the other libraries' calls that take one (libxenguest's).
+    pub(super) fn as_ptr(&self) -> *mut xc_interface {
+        self.xch.as_ptr()
     }
 
     /// The host's CPUs and memory.
