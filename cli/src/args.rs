@@ -66,6 +66,10 @@ pub enum Command {
     /// xl save files and live migration streams: inspect, verify, relay.
     #[command(subcommand)]
     Stream(crate::commands::stream::StreamCommand),
+    /// This host's facts for a migration source's preflight, as JSON (run over ssh by
+    /// `xenadm migrate --check`).
+    #[command(hide = true)]
+    MigrateProbe(crate::commands::migrate_probe::MigrateProbeArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         Command::Migrate(args) => commands::migrate::run(args, cli.global.verbose, &out),
         Command::MigrateReceive(args) => commands::migrate::receive(args, cli.global.verbose),
         Command::MigrateResume(args) => commands::migrate::resume(args, cli.global.verbose, &out),
+        Command::MigrateProbe(args) => commands::migrate_probe::run(args, &out),
         Command::Completions { shell } => commands::docs::completions(*shell),
         Command::Man { out_dir } => commands::docs::man(out_dir.as_deref()),
     };

@@ -61,6 +61,18 @@ pub struct MigrateArgs {
     /// builds), upstream (int flags) or props (SUSE's struct). Also $XENADM_SUSPEND_ABI.
     #[arg(long, value_name = "ABI", value_parser = parse_abi)]
     pub suspend_abi: Option<SuspendAbi>,
+    /// Only run the preflight (CPU policy, CPUID levelling, disks, memory, bridges, PCI, Xen
+    /// versions, name) and print its table; move nothing. Exit 0 can move, 1 cannot, 2 not
+    /// fully checked. Without it, a migration runs the preflight first and refuses on a FAIL.
+    #[arg(long, conflicts_with = "no_check")]
+    pub check: bool,
+    /// Migrate without the preflight.
+    #[arg(long)]
+    pub no_check: bool,
+    /// The xenadm the preflight runs on the target (`xenadm migrate-probe`); a target without
+    /// xenadm is probed with stock tools.
+    #[arg(long, value_name = "PATH", default_value = "xenadm")]
+    pub remote_xenadm: String,
 }
 
 const MIGRATE_HELP: &str = "\
@@ -75,7 +87,12 @@ Exit codes:
   0  moved: the guest runs on the target
   1  failed, the guest still runs on this host (nothing to do)
   3  the guest needs the administrator: the message says which host to check and the
-     commands that fix it (e.g. `xenadm migrate-resume NAME--migratedaway`)";
+     commands that fix it (e.g. `xenadm migrate-resume NAME--migratedaway`)
+With --check (the preflight only, nothing moves):
+  0  the guest can move (every row pass or warn)
+  1  it cannot: a row failed (a migration without --check refuses then, before any byte moves)
+  2  not fully checked: a row could not be checked (no xenadm or xen-cpuid on the target,
+     -s \"\"), or the preflight could not run";
 
 fn parse_abi(text: &str) -> Result<SuspendAbi, String> {
     SuspendAbi::from_name(text).ok_or_else(|| "neutral, upstream or props".to_string())
@@ -122,6 +139,17 @@ fn log_level(verbose: u8) -> LogLevel {
 
 /// Runs `xenadm migrate`.
 pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
+    if !args.no_check {
+        let check = crate::commands::migrate_check::options(
+            &args.domain,
+            &args.host,
+            args.ssh.as_deref(),
+            &args.remote_xenadm,
+        );
+        if let Some(code) = crate::commands::migrate_check::run(&check, args.check, out)? {
+            return Ok(code);
+        }
+    }
     // SIGINT and SIGTERM go to a thread that cancels; blocked here before any thread or child
     // exists, so every thread inherits the mask (the transport child gets a clean one).
     let mut signals = SigSet::empty();

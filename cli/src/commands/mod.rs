@@ -10,6 +10,8 @@ pub mod image;
 pub mod info;
 pub mod list;
 pub mod migrate;
+pub mod migrate_check;
+pub mod migrate_probe;
 pub mod net;
 pub mod status;
 pub mod stream;

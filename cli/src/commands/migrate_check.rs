@@ -1,0 +1,239 @@
+//! The migration preflight of `xenadm migrate` (logic in `xen_core::preflight`): one table row
+//! per check with its verdict and fix. `--check` runs only the preflight; a migration runs it
+//! first (unless `--no-check`) and refuses before any byte moves when a row fails.
+//!
+//! `--check` exit codes: 0 the guest can move (every row pass or warn), 1 it cannot (a row
+//! failed), 2 something could not be checked (and nothing failed), or the check itself could
+//! not run.
+
+use std::io::Write as _;
+
+use xen_core::preflight::{self, CheckOptions, PreflightReport, Verdict};
+
+use crate::error::CliError;
+use crate::output::{Output, columns};
+
+/// `--check`'s exit status when the preflight could not run at all (no such guest, no Xen).
+pub const EXIT_UNCHECKED: u8 = 2;
+
+/// The preflight's options, from `xenadm migrate`'s: xl's `-s` (`None` is ssh, `""` a raw
+/// transport that cannot be probed) and the target's xenadm.
+pub fn options(domain: &str, host: &str, ssh: Option<&str>, remote_xenadm: &str) -> CheckOptions {
+    let mut options = CheckOptions::new(domain, host);
+    options.ssh = match ssh {
+        None => Some("ssh".to_owned()),
+        Some("") => None,
+        Some(ssh) => Some(ssh.to_owned()),
+    };
+    options.remote_xenadm = remote_xenadm.to_owned();
+    options
+}
+
+/// Runs the preflight for `xenadm migrate`. With `check_only` (`--check`) it prints the table
+/// (or `--json`) on stdout and returns the exit status to end with: 0 can move, 1 cannot, 2
+/// not fully checked. Before a migration it returns `None` to go on, after printing the table
+/// on stderr when a row is not a pass (unless `-q`), or `Some(1)` to refuse: a row failed, or
+/// the preflight itself could not run (nothing was sent: the guest runs here as before).
+pub fn run(options: &CheckOptions, check_only: bool, out: &Output) -> Result<Option<u8>, CliError> {
+    let domain = &options.domain;
+    let report = match preflight::check(options) {
+        Ok(report) => report,
+        Err(err) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "xenadm: error: cannot check {domain}: {err}");
+            for cause in crate::error::causes(&err) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            if let Some(hint) = crate::commands::host::hint(&err) {
+                let _ = writeln!(stderr, "  hint: {hint}");
+            }
+            if !check_only {
+                let _ = writeln!(stderr, "  hint: --no-check migrates without the preflight");
+            }
+            return Ok(Some(if check_only { EXIT_UNCHECKED } else { 1 }));
+        }
+    };
+    if check_only {
+        if out.json {
+            out.print_json(&report)?;
+        } else {
+            out.print(&render(&report))?;
+        }
+        return Ok(Some(report.verdict.exit_code()));
+    }
+    let mut stderr = std::io::stderr().lock();
+    if report.verdict == Verdict::Fail {
+        let _ = write!(stderr, "{}", render(&report));
+        let _ = writeln!(
+            stderr,
+            "xenadm: migration of {domain} refused by the preflight: nothing was sent, it runs here as before; fix the FAIL rows (or override with --no-check)"
+        );
+        return Ok(Some(1));
+    }
+    if report.verdict != Verdict::Pass && !out.quiet() {
+        let _ = write!(stderr, "{}", render(&report));
+    }
+    Ok(None)
+}
+
+/// The table: a headline with the overall verdict, one row per check, each non-pass row
+/// followed by its fix.
+pub fn render(report: &PreflightReport) -> String {
+    let failing = report
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .count();
+    let unchecked = report
+        .rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::Unchecked)
+        .count();
+    let summary = match report.verdict {
+        Verdict::Pass => "can move".to_owned(),
+        Verdict::Warn => "can move, read the warnings".to_owned(),
+        Verdict::Fail => format!(
+            "must not move: {failing} check{} failed",
+            if failing == 1 { "" } else { "s" }
+        ),
+        Verdict::Unchecked => format!(
+            "not fully checked: {unchecked} check{} could not be made",
+            if unchecked == 1 { "" } else { "s" }
+        ),
+    };
+    let mut text = format!(
+        "Preflight of {} -> {}: {} ({summary})\n",
+        report.guest,
+        report.target,
+        report.verdict.label()
+    );
+    let mut rows = vec![vec![
+        "CHECK".to_owned(),
+        "VERDICT".to_owned(),
+        "DETAIL".to_owned(),
+    ]];
+    for row in &report.rows {
+        rows.push(vec![
+            row.name.clone(),
+            row.verdict.label().to_owned(),
+            row.detail.clone(),
+        ]);
+        if !row.fix.is_empty() {
+            rows.push(vec![
+                String::new(),
+                String::new(),
+                format!("fix: {}", row.fix),
+            ]);
+        }
+    }
+    text.push_str(&columns(&rows));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xen_core::preflight::{
+        CpuPolicy, CpuidLeaf, GuestDisk, GuestFacts, GuestNic, LevellingCaps, ProbeKind,
+        SourceFacts, TargetDisk, TargetFacts, evaluate,
+    };
+
+    fn policy(ebx7: u32) -> CpuPolicy {
+        CpuPolicy {
+            leaves: vec![
+                CpuidLeaf {
+                    leaf: 1,
+                    subleaf: !0,
+                    a: 0x663,
+                    b: 0,
+                    c: 0xf6f8_3203,
+                    d: 0x1fc9_c3f5,
+                },
+                CpuidLeaf {
+                    leaf: 7,
+                    subleaf: 0,
+                    a: 2,
+                    b: ebx7,
+                    c: 0x0040_0200,
+                    d: 0x10,
+                },
+            ],
+        }
+    }
+
+    /// The lab pair's unmasked guest A -> B, its disk missing on B.
+    fn report() -> PreflightReport {
+        let mut source = SourceFacts::default();
+        source.xen_version = Some("4.17.5".into());
+        source.levelling.caps = Some(LevellingCaps(0));
+        let mut guest = GuestFacts::default();
+        guest.name = "g1".into();
+        guest.domain_type = "pv".into();
+        guest.need_memory_kib = Some(132 * 1024);
+        guest.cpu_policy = Some(policy(0x218c_0329));
+        guest.disks = vec![GuestDisk {
+            vdev: "xvdb".into(),
+            path: "/var/tmp/g1.img".into(),
+            format: "raw".into(),
+            size_bytes: Some(4 << 20),
+            ..GuestDisk::default()
+        }];
+        guest.nics = vec![GuestNic {
+            devid: 0,
+            bridge: Some("xenbr0".into()),
+        }];
+        let mut target = TargetFacts::new(ProbeKind::Xenadm, "hostb");
+        target.xen_version = Some("4.17.5".into());
+        target.free_memory_kib = Some(870 * 1024);
+        target.pv_max = Some(policy(0x0184_0209));
+        target.disks = vec![TargetDisk {
+            path: "/var/tmp/g1.img".into(),
+            size_bytes: None,
+            error: Some("missing".into()),
+        }];
+        target.bridges = Some(vec!["xenbr0".into()]);
+        target.domains = Some(Vec::new());
+        evaluate("hostb", &source, &guest, Ok(&target))
+    }
+
+    #[test]
+    fn table_is_golden() {
+        let expected = "\
+Preflight of g1 -> hostb: FAIL (must not move: 2 checks failed)
+CHECK            VERDICT  DETAIL
+target           pass     hostb probed by xenadm migrate-probe
+cpu              FAIL     the guest uses 4 features the target lacks: avx2, bmi2, adx, sha (Xen accepts it, and the guest can crash there with the source copy gone)
+                          fix: add `cpuid = \"host,avx2=0,bmi2=0,adx=0,sha=0\"` to the guest's config and restart it (a policy is fixed at boot)
+cpuid levelling  warn     not levelled: Xen has no CPUID faulting or masking, so PV guests' userspace reads the raw CPU
+                          fix: a cpuid= mask protects only the guest kernel; userspace that picks code by CPUID can still fault on the target
+disk xvdb        FAIL     /var/tmp/g1.img does not exist on the target
+                          fix: make /var/tmp/g1.img available on the target (shared storage, or copy it)
+memory           pass     needs 132 MiB, the target has 870 MiB free
+bridge xenbr0    pass     xenbr0 exists on the target
+pci              pass     no PCI passthrough
+xen version      pass     4.17.5 here, 4.17.5 on the target (migration stream v2/v3)
+name             pass     no domain g1 on the target
+";
+        assert_eq!(render(&report()), expected);
+    }
+
+    #[test]
+    fn json_has_the_verdicts_and_exit_codes_follow() {
+        let report = report();
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["verdict"], "fail");
+        assert_eq!(json["rows"][1]["kind"], "cpu");
+        assert_eq!(json["rows"][1]["verdict"], "fail");
+        assert_eq!(report.verdict.exit_code(), 1);
+    }
+
+    #[test]
+    fn ssh_options_follow_xl() {
+        let o = options("g1", "hostb", None, "xenadm");
+        assert_eq!(o.ssh.as_deref(), Some("ssh"));
+        assert_eq!(options("g1", "ssh b x", Some(""), "xenadm").ssh, None);
+        let o = options("g1", "hostb", Some("ssh -p 2222"), "/opt/xenadm");
+        assert_eq!(o.ssh.as_deref(), Some("ssh -p 2222"));
+        assert_eq!(o.remote_xenadm, "/opt/xenadm");
+    }
+}
