@@ -221,6 +221,21 @@ fn exit_status(stem: &str) -> Vec<(&'static str, &'static str)> {
             "Failure: the error, its causes and a hint naming the fix are printed on stderr.",
         ),
     });
+    if stem == "xenadm-migrate" {
+        codes[0] = (
+            "0",
+            "The guest can move: every preflight row passed or warned.",
+        );
+        codes[1] = (
+            "1",
+            "The guest must not move: a preflight row failed (the table names the fix).",
+        );
+        codes.push((
+            "2",
+            "Not fully checked: a row could not be checked (target not probed, a fact unknown) and none failed, or the preflight could not run; also a usage error.",
+        ));
+        return codes;
+    }
     codes.push((
         "2",
         "Usage error: an unknown command or option, or a missing or malformed argument.",
@@ -274,6 +289,16 @@ fn examples(stem: &str) -> Vec<(&'static str, &'static str)> {
             "Can a guest started on A move to B? Exit 1 if not.",
             "xenadm cpuid fits host-a.txt host-b.txt",
         )],
+        "xenadm-migrate" => vec![
+            (
+                "Can web1 move to hostb? One row per check with the fix.",
+                "xenadm migrate --check web1 hostb",
+            ),
+            (
+                "The same as JSON, over ssh on another port.",
+                "xenadm --json migrate --check -s 'ssh -p 2222' web1 hostb",
+            ),
+        ],
         "xenadm-cpuid-features" => vec![(
             "Every known feature bit and its names.",
             "xenadm cpuid features",
