@@ -222,19 +222,24 @@ fn exit_status(stem: &str) -> Vec<(&'static str, &'static str)> {
         ),
     });
     if stem == "xenadm-migrate" {
-        codes[0] = (
-            "0",
-            "The guest can move: every preflight row passed or warned.",
-        );
-        codes[1] = (
-            "1",
-            "The guest must not move: a preflight row failed (the table names the fix).",
-        );
-        codes.push((
-            "2",
-            "Not fully checked: a row could not be checked (target not probed, a fact unknown) and none failed, or the preflight could not run; also a usage error.",
-        ));
-        return codes;
+        return vec![
+            (
+                "0",
+                "Moved: the guest runs on the target. With --check: it can move (every preflight row passed or warned).",
+            ),
+            (
+                "1",
+                "Not moved, the guest still runs here: the migration failed, or the preflight refused it (a FAIL row, the table names the fix). With --check: it cannot move.",
+            ),
+            (
+                "2",
+                "With --check: not fully checked (a row could not be checked and none failed, or the preflight could not run). Otherwise a usage error.",
+            ),
+            (
+                "3",
+                "The guest needs the administrator: the message says which host to check and the commands that fix it.",
+            ),
+        ];
     }
     codes.push((
         "2",
