@@ -1,6 +1,5 @@
 //! The crate's error type.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -171,20 +170,23 @@ pub enum VhostmdError {
 }
 
 /// A well-formedness problem in XML text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum XmlProblem {
     /// The text ends inside a construct.
+    #[error("the text ends inside {inside}")]
     UnexpectedEnd {
         /// What was open.
         inside: &'static str,
     },
     /// A specific character or token was expected.
+    #[error("expected {expected}")]
     Expected {
         /// What was expected.
         expected: &'static str,
     },
     /// An end tag does not match the open element.
+    #[error("end tag </{found}> does not match the open <{open}>")]
     MismatchedEndTag {
         /// The open element.
         open: String,
@@ -192,91 +194,78 @@ pub enum XmlProblem {
         found: String,
     },
     /// An end tag without an open element.
+    #[error("end tag </{found}> without a start tag")]
     UnmatchedEndTag {
         /// The end tag found.
         found: String,
     },
     /// A `&` that does not start a known entity or character reference.
+    #[error(
+        "`&` must start &amp; &lt; &gt; &quot; &apos; or a character reference (unescaped `&`?)"
+    )]
     BadReference,
     /// A `<` inside an attribute value.
+    #[error("`<` is not allowed in an attribute value")]
     LtInAttribute,
     /// The same attribute twice on one element.
+    #[error("attribute {name} appears twice")]
     DuplicateAttribute {
         /// The attribute.
         name: String,
     },
     /// Text or a second element outside the root element.
+    #[error("content after the root element")]
     OutsideRoot,
     /// No root element.
+    #[error("no root element")]
     NoRoot,
     /// Bytes that are not UTF-8, or a character XML does not allow.
+    #[error("invalid UTF-8 or a control character XML does not allow")]
     BadCharacter,
     /// `]]>` in text.
+    #[error("`]]>` is not allowed in text")]
     CdataEndInText,
     /// Elements nested deeper than the parser allows.
+    #[error("elements nested deeper than {limit}")]
     TooDeep {
         /// The limit.
         limit: usize,
     },
     /// The input is larger than the parser accepts.
+    #[error("larger than {limit_bytes} bytes")]
     TooLarge {
         /// The limit in bytes.
         limit_bytes: usize,
     },
 }
 
-impl fmt::Display for XmlProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            XmlProblem::UnexpectedEnd { inside } => write!(f, "the text ends inside {inside}"),
-            XmlProblem::Expected { expected } => write!(f, "expected {expected}"),
-            XmlProblem::MismatchedEndTag { open, found } => {
-                write!(f, "end tag </{found}> does not match the open <{open}>")
-            }
-            XmlProblem::UnmatchedEndTag { found } => {
-                write!(f, "end tag </{found}> without a start tag")
-            }
-            XmlProblem::BadReference => f.write_str(
-                "`&` must start &amp; &lt; &gt; &quot; &apos; or a character reference (unescaped `&`?)",
-            ),
-            XmlProblem::LtInAttribute => f.write_str("`<` is not allowed in an attribute value"),
-            XmlProblem::DuplicateAttribute { name } => {
-                write!(f, "attribute {name} appears twice")
-            }
-            XmlProblem::OutsideRoot => f.write_str("content after the root element"),
-            XmlProblem::NoRoot => f.write_str("no root element"),
-            XmlProblem::BadCharacter => {
-                f.write_str("invalid UTF-8 or a control character XML does not allow")
-            }
-            XmlProblem::CdataEndInText => f.write_str("`]]>` is not allowed in text"),
-            XmlProblem::TooDeep { limit } => write!(f, "elements nested deeper than {limit}"),
-            XmlProblem::TooLarge { limit_bytes } => {
-                write!(f, "larger than {limit_bytes} bytes")
-            }
-        }
-    }
-}
-
 /// A configuration rule that is broken.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigProblem {
     /// A configuration file without a DOCTYPE (upstream validates against the DTD it names
     /// and refuses a file without one).
+    #[error(
+        "no DOCTYPE: vhostmd validates its configuration against the DTD the DOCTYPE names and refuses a file without one"
+    )]
     NoDoctype,
     /// The DTD file the DOCTYPE names does not exist.
+    #[error("the DTD {} named by the DOCTYPE does not exist (vhostmd refuses to start without it)", .dtd.display())]
     DtdMissing {
         /// Where it was looked for (relative names next to the configuration file).
         dtd: PathBuf,
     },
     /// The XML itself is malformed.
+    #[error("{0}")]
     Xml(XmlProblem),
     /// The root element is not `<vhostmd>`, or the DOCTYPE names another root.
+    #[error("the root element must be <vhostmd>, not <{found}>")]
     WrongRoot {
         /// The name found.
         found: String,
     },
     /// An element the DTD does not allow here.
+    #[error("<{found}> is not allowed here in <{parent}>: expected {expected}")]
     UnexpectedElement {
         /// The element found.
         found: String,
@@ -286,6 +275,7 @@ pub enum ConfigProblem {
         expected: String,
     },
     /// A required child element is missing.
+    #[error("<{parent}> is missing {expected}")]
     MissingElement {
         /// The parent element.
         parent: &'static str,
@@ -293,16 +283,19 @@ pub enum ConfigProblem {
         expected: String,
     },
     /// Text where the DTD allows only elements.
+    #[error("text is not allowed directly in <{element}>")]
     UnexpectedText {
         /// The element.
         element: &'static str,
     },
     /// A child element inside a text-only element.
+    #[error("<{element}> holds text only, not elements")]
     ElementInText {
         /// The text-only element.
         element: &'static str,
     },
     /// A required attribute is missing.
+    #[error("<{element}> needs the attribute {attribute}")]
     MissingAttribute {
         /// The element.
         element: &'static str,
@@ -310,6 +303,7 @@ pub enum ConfigProblem {
         attribute: &'static str,
     },
     /// An attribute the DTD does not declare.
+    #[error("<{element}> has no attribute {attribute} in vhostmd.dtd")]
     UnknownAttribute {
         /// The element.
         element: &'static str,
@@ -317,6 +311,7 @@ pub enum ConfigProblem {
         attribute: String,
     },
     /// An attribute value outside its enumeration.
+    #[error("{attribute}={value:?} is not one of {allowed}")]
     BadAttributeValue {
         /// The attribute.
         attribute: &'static str,
@@ -326,6 +321,7 @@ pub enum ConfigProblem {
         allowed: &'static str,
     },
     /// A number is missing or malformed.
+    #[error("<{element}> must be a whole number, not {value:?}")]
     BadNumber {
         /// The element.
         element: &'static str,
@@ -333,127 +329,66 @@ pub enum ConfigProblem {
         value: String,
     },
     /// A size unit other than k/K or m/M.
+    #[error("size unit {unit:?} is not k (KiB) or m (MiB)")]
     BadUnit {
         /// The unit found.
         unit: String,
     },
     /// The disk size is outside 1 KiB..256 MiB.
+    #[error("disk size {size_bytes} bytes is outside 1 KiB (1024) .. 256 MiB (268435456)")]
     SizeOutOfRange {
         /// The size asked for.
         size_bytes: u64,
     },
     /// `update_period` below 1 second.
+    #[error("update_period {seconds} must be at least 1 second")]
     PeriodTooShort {
         /// The period given.
         seconds: i64,
     },
     /// A `builtin` action on a metric no native collector provides.
+    #[error("no built-in collector is named {name:?}")]
     UnknownBuiltin {
         /// The metric name.
         name: String,
     },
     /// A transport this build cannot serve.
+    #[error("transport {transport:?} is not supported (vbd and virtio are; xenstore is not)")]
     UnsupportedTransport {
         /// The transport.
         transport: String,
     },
     /// A `group` metric without variables, or variables on another type.
+    #[error("a group metric needs <variable> elements, and only a group metric may have them")]
     BadVariables,
     /// The file is larger than a configuration can be.
+    #[error("the file is larger than {limit_bytes} bytes")]
     TooLarge {
         /// The limit in bytes.
         limit_bytes: usize,
     },
 }
 
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigProblem::Xml(p) => p.fmt(f),
-            ConfigProblem::WrongRoot { found } => {
-                write!(f, "the root element must be <vhostmd>, not <{found}>")
-            }
-            ConfigProblem::UnexpectedElement {
-                found,
-                parent,
-                expected,
-            } => write!(
-                f,
-                "<{found}> is not allowed here in <{parent}>: expected {expected}"
-            ),
-            ConfigProblem::MissingElement { parent, expected } => {
-                write!(f, "<{parent}> is missing {expected}")
-            }
-            ConfigProblem::UnexpectedText { element } => {
-                write!(f, "text is not allowed directly in <{element}>")
-            }
-            ConfigProblem::ElementInText { element } => {
-                write!(f, "<{element}> holds text only, not elements")
-            }
-            ConfigProblem::MissingAttribute { element, attribute } => {
-                write!(f, "<{element}> needs the attribute {attribute}")
-            }
-            ConfigProblem::UnknownAttribute { element, attribute } => {
-                write!(f, "<{element}> has no attribute {attribute} in vhostmd.dtd")
-            }
-            ConfigProblem::BadAttributeValue {
-                attribute,
-                value,
-                allowed,
-            } => write!(f, "{attribute}={value:?} is not one of {allowed}"),
-            ConfigProblem::BadNumber { element, value } => {
-                write!(f, "<{element}> must be a whole number, not {value:?}")
-            }
-            ConfigProblem::BadUnit { unit } => {
-                write!(f, "size unit {unit:?} is not k (KiB) or m (MiB)")
-            }
-            ConfigProblem::SizeOutOfRange { size_bytes } => write!(
-                f,
-                "disk size {size_bytes} bytes is outside 1 KiB (1024) .. 256 MiB (268435456)"
-            ),
-            ConfigProblem::PeriodTooShort { seconds } => {
-                write!(f, "update_period {seconds} must be at least 1 second")
-            }
-            ConfigProblem::UnknownBuiltin { name } => {
-                write!(f, "no built-in collector is named {name:?}")
-            }
-            ConfigProblem::NoDoctype => f.write_str(
-                "no DOCTYPE: vhostmd validates its configuration against the DTD the DOCTYPE names and refuses a file without one",
-            ),
-            ConfigProblem::DtdMissing { dtd } => write!(
-                f,
-                "the DTD {} named by the DOCTYPE does not exist (vhostmd refuses to start without it)",
-                dtd.display()
-            ),
-            ConfigProblem::UnsupportedTransport { transport } => write!(
-                f,
-                "transport {transport:?} is not supported (vbd and virtio are; xenstore is not)"
-            ),
-            ConfigProblem::BadVariables => f.write_str(
-                "a group metric needs <variable> elements, and only a group metric may have them",
-            ),
-            ConfigProblem::TooLarge { limit_bytes } => {
-                write!(f, "the file is larger than {limit_bytes} bytes")
-            }
-        }
-    }
-}
-
 /// What is wrong with a metrics disk.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiskProblem {
     /// Fewer than 16 bytes.
+    #[error("{size_bytes} bytes is too short for the 16-byte header")]
     TooShortForHeader {
         /// Bytes available.
         size_bytes: u64,
     },
     /// The first 4 bytes are not `mvbd`.
+    #[error("no \"mvbd\" signature (found {:02x} {:02x} {:02x} {:02x}): not a metrics disk", .found[0], .found[1], .found[2], .found[3])]
     BadSignature {
         /// The 4 bytes found.
         found: [u8; 4],
     },
     /// The header's length runs past the end of the disk.
+    #[error(
+        "header length {length_bytes} runs past the end of the {size_bytes}-byte disk (corrupt or truncated)"
+    )]
     LengthPastEnd {
         /// The header's length field.
         length_bytes: u32,
@@ -461,42 +396,22 @@ pub enum DiskProblem {
         size_bytes: u64,
     },
     /// The document does not parse as XML.
+    #[error("the metrics document is not valid XML: {0}")]
     BadDocument(XmlProblem),
 }
 
-impl fmt::Display for DiskProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DiskProblem::TooShortForHeader { size_bytes } => {
-                write!(f, "{size_bytes} bytes is too short for the 16-byte header")
-            }
-            DiskProblem::BadSignature { found } => write!(
-                f,
-                "no \"mvbd\" signature (found {:02x} {:02x} {:02x} {:02x}): not a metrics disk",
-                found[0], found[1], found[2], found[3]
-            ),
-            DiskProblem::LengthPastEnd {
-                length_bytes,
-                size_bytes,
-            } => write!(
-                f,
-                "header length {length_bytes} runs past the end of the {size_bytes}-byte disk (corrupt or truncated)"
-            ),
-            DiskProblem::BadDocument(p) => write!(f, "the metrics document is not valid XML: {p}"),
-        }
-    }
-}
-
 /// Why a metric's action gave no value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ActionProblem {
     /// `/bin/sh` could not be started.
+    #[error("cannot start /bin/sh: {message}")]
     Spawn {
         /// The OS error.
         message: String,
     },
     /// The action exited with a non-zero status (upstream omits the metric too).
+    #[error("{}", failed_text(*.code, *.signal))]
     Failed {
         /// Exit code, if it exited.
         code: Option<i32>,
@@ -504,62 +419,45 @@ pub enum ActionProblem {
         signal: Option<i32>,
     },
     /// The action ran longer than its timeout and was killed.
+    #[error("the action ran longer than {timeout_ms} ms and was killed")]
     TimedOut {
         /// The timeout.
         timeout_ms: u64,
     },
     /// The action printed more than the drain limit and was killed.
+    #[error("the action printed more than {limit_bytes} bytes and was killed")]
     TooMuchOutput {
         /// The limit.
         limit_bytes: usize,
     },
     /// A substituted value cannot be quoted safely at that place of the command.
+    #[error(
+        "the value for {token} cannot be quoted safely at its place in the action (here-document?); not run"
+    )]
     UnsafeSubstitution {
         /// The token (NAME, VMID, UUID, CONNECT).
         token: &'static str,
     },
     /// An `xml` metric printed something that is not valid `<metric>` elements.
+    #[error("the output is not valid <metric> XML: {message}")]
     BadXml {
         /// Why.
         message: String,
     },
     /// A native collector could not read its source.
+    #[error("built-in collector: {message}")]
     Native {
         /// Why.
         message: String,
     },
 }
 
-impl fmt::Display for ActionProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ActionProblem::Spawn { message } => write!(f, "cannot start /bin/sh: {message}"),
-            ActionProblem::Failed {
-                code: Some(code), ..
-            } => write!(f, "the action exited with status {code}"),
-            ActionProblem::Failed {
-                signal: Some(sig), ..
-            } => write!(f, "the action was killed by signal {sig}"),
-            ActionProblem::Failed { .. } => f.write_str("the action failed"),
-            ActionProblem::TimedOut { timeout_ms } => {
-                write!(
-                    f,
-                    "the action ran longer than {timeout_ms} ms and was killed"
-                )
-            }
-            ActionProblem::TooMuchOutput { limit_bytes } => write!(
-                f,
-                "the action printed more than {limit_bytes} bytes and was killed"
-            ),
-            ActionProblem::UnsafeSubstitution { token } => write!(
-                f,
-                "the value for {token} cannot be quoted safely at its place in the action (here-document?); not run"
-            ),
-            ActionProblem::BadXml { message } => {
-                write!(f, "the output is not valid <metric> XML: {message}")
-            }
-            ActionProblem::Native { message } => write!(f, "built-in collector: {message}"),
-        }
+/// [`ActionProblem::Failed`]'s text: the exit status, else the signal.
+fn failed_text(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(code), _) => format!("the action exited with status {code}"),
+        (None, Some(sig)) => format!("the action was killed by signal {sig}"),
+        (None, None) => "the action failed".to_string(),
     }
 }
 
