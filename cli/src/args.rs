@@ -22,7 +22,8 @@ pub struct GlobalOpts {
     /// Print machine-readable JSON instead of text (read commands).
     #[arg(long, global = true)]
     pub json: bool,
-    /// More log output on stderr (-v info, -vv debug).
+    /// More log output on stderr (-v info, -vv debug). In `top`, -v shows the vCPUs as
+    /// xentop's -v does (--vcpus); log output for `top` comes with XENADM_LOG.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
     /// Only errors on stderr: no warnings.

@@ -79,8 +79,8 @@ impl FromStr for XenVersion {
     }
 }
 
-/// `major.minor` at the start of a version string (`4.17.5-amd64` gives 4.17).
-pub(crate) fn parse_release(s: &str) -> Option<(u32, u32)> {
+/// `major.minor` at the start of a version string (`4.17.5-amd64` gives 4.17); Xen 4 only.
+pub fn parse_release(s: &str) -> Option<(u32, u32)> {
     let mut parts = s.splitn(3, '.');
     let major: u32 = parts.next()?.parse().ok()?;
     let minor_text: String = parts

@@ -68,7 +68,7 @@ pub struct SetArgs {
     pub force: bool,
     /// The Xen release to validate against [default: the installed one, else 4.17].
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub xen_version: Option<XenVersion>,
+    pub xen_version: Option<GivenVersion>,
     /// Show the change without writing.
     #[arg(long)]
     pub dry_run: bool,
@@ -100,7 +100,7 @@ pub struct UnsetArgs {
 pub struct CheckArgs {
     /// The Xen release whose option table to use [default: the installed one, else 4.17].
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub xen_version: Option<XenVersion>,
+    pub xen_version: Option<GivenVersion>,
 }
 
 /// `xenadm boot mkconfig`
@@ -137,8 +137,27 @@ pub struct DefaultArgs {
     pub no_backup: bool,
 }
 
-fn parse_version(s: &str) -> Result<XenVersion, String> {
-    s.parse().map_err(|e: GrubCfgError| e.to_string())
+/// `--xen-version`: a release xenadm has a table for, or one between two tables (which uses
+/// the older one, said in the output); older than 4.17 is refused rather than checked against
+/// options that release does not have.
+fn parse_version(s: &str) -> Result<GivenVersion, String> {
+    let table: XenVersion = s.parse().map_err(|e: GrubCfgError| e.to_string())?;
+    let release =
+        grub_cfg::xen::parse_release(s).ok_or_else(|| format!("{s:?}: expected e.g. 4.17"))?;
+    if release < (4, 17) {
+        return Err(format!(
+            "xenadm has option tables for Xen 4.17 and 4.22; {}.{} is older than both (its options differ): give 4.17 to check against the oldest",
+            release.0, release.1
+        ));
+    }
+    Ok(GivenVersion { table, release })
+}
+
+/// A `--xen-version` and the table used for it.
+#[derive(Debug, Clone, Copy)]
+pub struct GivenVersion {
+    table: XenVersion,
+    release: (u32, u32),
 }
 
 /// Runs one `xenadm boot` subcommand.
@@ -164,9 +183,19 @@ fn variable(default: bool) -> XenVariable {
 }
 
 /// The option table: given, else the installed Xen's, else 4.17.
-fn table(root: &Path, given: Option<XenVersion>) -> (XenVersion, String) {
+fn table(root: &Path, given: Option<GivenVersion>) -> (XenVersion, String) {
     match (given, installed_xen(root)) {
-        (Some(v), _) => (v, format!("Xen {v} table (--xen-version)")),
+        (Some(GivenVersion { table, release }), _) => {
+            let asked = format!("{}.{}", release.0, release.1);
+            let why = if asked == table.to_string() {
+                format!("Xen {table} table (--xen-version)")
+            } else {
+                format!(
+                    "Xen {table} table (--xen-version {asked}: the newest table not newer than it)"
+                )
+            };
+            (table, why)
+        }
         (
             None,
             Some(InstalledXen {
@@ -270,7 +299,7 @@ fn unset(root: &Path, args: &UnsetArgs, out: &Output) -> Result<u8, CliError> {
     finish_edit(&edit, args.dry_run, !args.no_backup, out)
 }
 
-fn check(root: &Path, given: Option<XenVersion>, out: &Output) -> Result<u8, CliError> {
+fn check(root: &Path, given: Option<GivenVersion>, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let (version, why) = table(root, given);
     let report = config.check(version);
@@ -486,6 +515,12 @@ pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
         ),
         GrubCfgError::NotFound { .. } | GrubCfgError::Read { .. } => Some(
             "is GRUB installed here? For a mounted system (rescue, chroot) give its root with --root DIR",
+        ),
+        GrubCfgError::Parse {
+            problem: grub_cfg::ParseProblem::Binary,
+            ..
+        } => Some(
+            "give a text file: grub.cfg (e.g. /boot/grub/grub.cfg) for `boot entries`, /etc/default/grub for the others",
         ),
         GrubCfgError::Parse { path, .. } if path.ends_with("grub.cfg") => {
             Some("regenerate grub.cfg with `xenadm boot mkconfig`")

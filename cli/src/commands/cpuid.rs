@@ -399,6 +399,14 @@ fn list_features(out: &Output) -> Result<u8, CliError> {
             },
         ]);
     }
-    out.print(&columns(&rows))?;
+    let mut text = columns(&rows);
+    text.push_str(ATTRS_LEGEND);
+    out.print(&text)?;
     Ok(0)
 }
+
+/// What the ATTRS letters mean (Xen's cpufeatureset.h, whose attributes they are).
+const ATTRS_LEGEND: &str = "\nATTRS (Xen 4.17's cpufeatureset.h): which guests Xen may offer the feature to: \
+A all guests, S HVM guests, H HVM guests with HAP (upper case: offered by default; lower \
+case: only when the guest's config asks for it); ! special handling by Xen; - none (not \
+offered to guests).\n";

@@ -65,7 +65,7 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
             Some("the file is not in the format the kernel or Xen tools write")
         }
         XenError::Capture { .. } => Some(
-            "--replay takes the unedited output of the same command: `xl list`, `xl info` or `xentop -b` (with -r when the capture used it)",
+            "--replay takes the unedited output of the same command: `xl list`, `xl info` or `xentop -b` (with -r when the capture used it; for `top --replay`, -d with the interval it was taken at, when it is not one of 0.5, 1, 2, 3, 5, 10, 15, 30 or 60 s)",
         ),
         XenError::Unavailable { .. } => {
             Some("replay the output of `xl info -n` to use -n (plain `xl info` has no tables)")

@@ -950,7 +950,7 @@ fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) 
 pub fn hint(err: &SparseImgError) -> Option<&'static str> {
     Some(match err {
         SparseImgError::NotFound { .. } => {
-            "check the path; give image files or folders of images (without any, `xenadm image usage` reads /var/lib/xen/images)"
+            "check the path: is the name spelled right, and is the file on this host?"
         }
         SparseImgError::PermissionDenied { .. } => {
             "run as root; an immutable file (`lsattr`) must first be made writable with `chattr -i`"

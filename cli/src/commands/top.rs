@@ -45,8 +45,7 @@ pub struct TopArgs {
     /// A line per VBD after each domain.
     #[arg(short = 'x', long)]
     pub vbds: bool,
-    /// The vCPU times after each domain; `-v` also means this here, as in xentop (for log
-    /// output with `top`, set XENADM_LOG).
+    /// The vCPU times after each domain, as in xentop's vCPU view.
     #[arg(long)]
     pub vcpus: bool,
     /// The header before every domain.
@@ -128,13 +127,50 @@ pub fn run(args: &TopArgs, out: &Output) -> Result<u8, CliError> {
     stream(&mut host, args, format, |delay| stop.wait(delay))
 }
 
+/// Intervals (ms) a capture is tried with when -d does not fit it: xentop's usual `-d`s.
+const REPLAY_INTERVALS: [u64; 9] = [1000, 2000, 3000, 5000, 10_000, 500, 15_000, 30_000, 60_000];
+
 /// `--replay FILE`: the capture's samples, one after the other, without waiting.
 fn replay(args: &TopArgs, out: &Output, path: &std::path::Path) -> Result<u8, CliError> {
     let text = host::read_capture(path)?;
     let batch = parse_xentop_batch(&text, args.repeat_header)?;
-    let mut options = ReconstructOptions::default();
-    options.interval_ns = u64::try_from(args.delay.as_nanos()).unwrap_or(u64::MAX);
-    let samples: Vec<Sample> = batch.to_samples(&options)?;
+    // A capture does not say its interval, but its CPU(sec) and CPU(%) columns fit only the
+    // right one: -d (3 s by default) first, then the usual xentop intervals.
+    let given = args.delay;
+    let mut tried = Vec::new();
+    let mut first_err = None;
+    let mut samples: Option<Vec<Sample>> = None;
+    for delay in std::iter::once(given).chain(REPLAY_INTERVALS.map(Duration::from_millis)) {
+        if tried.contains(&delay) {
+            continue;
+        }
+        tried.push(delay);
+        let mut options = ReconstructOptions::default();
+        options.interval_ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        match batch.to_samples(&options) {
+            Ok(found) => {
+                if delay != given {
+                    out.warn(format_args!(
+                        "{}: the capture fits an interval of {} s, not -d {}: replayed with -d {} (give -d to choose)",
+                        path.display(),
+                        delay.as_secs_f64(),
+                        given.as_secs_f64(),
+                        delay.as_secs_f64()
+                    ));
+                }
+                samples = Some(found);
+                break;
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let samples: Vec<Sample> = match (samples, first_err) {
+        (Some(found), _) => found,
+        (None, Some(err)) => return Err(err.into()),
+        (None, None) => Vec::new(),
+    };
     let count = samples.len();
     let mut host = Host::with_backend(RecordedBackend::new(Default::default(), samples));
     let mut args = args.clone();

@@ -300,13 +300,9 @@ impl StreamParser {
         let what = match &self.state {
             State::AfterEnd | State::Legacy => return Ok(()),
             State::Failed(e) => return Err(e.clone().into()),
-            State::LibxlRecordHeader if self.scratch.is_empty() => {
-                "the libxl END record".to_string()
-            }
-            State::LibxcRecordHeader if self.scratch.is_empty() => {
-                "the libxc END record".to_string()
-            }
-            State::Detect => "the stream's first header".to_string(),
+            State::LibxlRecordHeader if self.scratch.is_empty() => "libxl END record".to_string(),
+            State::LibxcRecordHeader if self.scratch.is_empty() => "libxc END record".to_string(),
+            State::Detect => "first header of the stream".to_string(),
             State::XlFixed => "xl save header".to_string(),
             State::XlOptional { .. } => "xl config".to_string(),
             State::LibxlHeader => "libxl stream header".to_string(),
