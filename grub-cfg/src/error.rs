@@ -1,6 +1,5 @@
 //! The crate's error type.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -193,35 +192,49 @@ pub enum GrubCfgError {
 }
 
 /// What is wrong at a parse error's location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseProblem {
     /// A NUL byte (binary data).
+    #[error("NUL byte: this is binary data, not a text file")]
     Binary,
     /// Bytes that are not UTF-8.
+    #[error("bytes that are not UTF-8 text")]
     NotUtf8,
     /// A `'` with no closing `'`.
+    #[error("unterminated quote: this ' has no closing '")]
     UnterminatedSingleQuote,
     /// A `"` with no closing `"`.
+    #[error("unterminated quote: this \" has no closing \"")]
     UnterminatedDoubleQuote,
     /// A `` ` `` with no closing `` ` ``.
+    #[error("unterminated command substitution: this ` has no closing `")]
     UnterminatedBackquote,
     /// `$(` with no closing `)`.
+    #[error("unterminated command substitution: this $( has no closing )")]
     UnterminatedCommandSubstitution,
     /// `${` with no closing `}`.
+    #[error("unterminated parameter expansion: this ${{ has no closing }}")]
     UnterminatedParameter,
     /// `$((` with no closing `))`.
+    #[error("unterminated arithmetic expansion: this $(( has no closing ))")]
     UnterminatedArithmetic,
     /// A here-document without its end line.
+    #[error("here-document without its end line {delimiter:?}")]
     UnterminatedHereDoc {
         /// The delimiter word.
         delimiter: String,
     },
     /// A backslash at the very end of the file, or a continuation line with nothing after it.
+    #[error(
+        "line continuation (backslash at end of line) with no line after it: the file is cut short"
+    )]
     ContinuationAtEof,
     /// `${...}` that is not a valid parameter expansion.
+    #[error("bad parameter expansion ${{...}}")]
     BadSubstitution,
     /// A compound command (`if`, `while`, `{`, `menuentry ... {`) that is never closed.
+    #[error("`{keyword}` is never closed: expected `{expected}`")]
     Unclosed {
         /// The opening keyword.
         keyword: &'static str,
@@ -229,6 +242,7 @@ pub enum ParseProblem {
         expected: &'static str,
     },
     /// A token where it cannot appear.
+    #[error("unexpected {found}: expected {expected}")]
     Unexpected {
         /// What was found.
         found: String,
@@ -237,90 +251,35 @@ pub enum ParseProblem {
     },
 }
 
-impl fmt::Display for ParseProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseProblem::Binary => f.write_str("NUL byte: this is binary data, not a text file"),
-            ParseProblem::NotUtf8 => f.write_str("bytes that are not UTF-8 text"),
-            ParseProblem::UnterminatedSingleQuote => {
-                f.write_str("unterminated quote: this ' has no closing '")
-            }
-            ParseProblem::UnterminatedDoubleQuote => {
-                f.write_str("unterminated quote: this \" has no closing \"")
-            }
-            ParseProblem::UnterminatedBackquote => {
-                f.write_str("unterminated command substitution: this ` has no closing `")
-            }
-            ParseProblem::UnterminatedCommandSubstitution => {
-                f.write_str("unterminated command substitution: this $( has no closing )")
-            }
-            ParseProblem::UnterminatedParameter => {
-                f.write_str("unterminated parameter expansion: this ${ has no closing }")
-            }
-            ParseProblem::UnterminatedArithmetic => {
-                f.write_str("unterminated arithmetic expansion: this $(( has no closing ))")
-            }
-            ParseProblem::UnterminatedHereDoc { delimiter } => {
-                write!(f, "here-document without its end line {delimiter:?}")
-            }
-            ParseProblem::ContinuationAtEof => f.write_str(
-                "line continuation (backslash at end of line) with no line after it: the file is cut short",
-            ),
-            ParseProblem::BadSubstitution => f.write_str("bad parameter expansion ${...}"),
-            ParseProblem::Unclosed { keyword, expected } => {
-                write!(f, "`{keyword}` is never closed: expected `{expected}`")
-            }
-            ParseProblem::Unexpected { found, expected } => {
-                write!(f, "unexpected {found}: expected {expected}")
-            }
-        }
-    }
-}
-
 /// What is wrong with a grubenv file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum GrubEnvProblem {
     /// Not exactly 1024 bytes.
+    #[error("a GRUB environment block must be exactly 1024 bytes, this one has {size}")]
     WrongSize {
         /// The size found.
         size: u64,
     },
     /// The first line is not `# GRUB Environment Block`.
+    #[error("does not start with the `# GRUB Environment Block` header")]
     NoHeader,
     /// A line that is neither a comment nor `name=value`.
+    #[error("line is neither a comment nor name=value")]
     BadLine,
     /// Bytes that are not UTF-8 text.
+    #[error("bytes that are not UTF-8 text")]
     NotUtf8,
     /// A variable name that GRUB cannot store (empty, or with `=`, `#` or a newline).
+    #[error("{name:?} is not a valid variable name")]
     BadName {
         /// The name.
         name: String,
     },
     /// The variables do not fit into the 1024-byte block.
+    #[error("the variables need {needed} bytes, more than the 1024-byte block holds")]
     Full {
         /// Bytes the content would need.
         needed: usize,
     },
-}
-
-impl fmt::Display for GrubEnvProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GrubEnvProblem::WrongSize { size } => write!(
-                f,
-                "a GRUB environment block must be exactly 1024 bytes, this one has {size}"
-            ),
-            GrubEnvProblem::NoHeader => {
-                f.write_str("does not start with the `# GRUB Environment Block` header")
-            }
-            GrubEnvProblem::BadLine => f.write_str("line is neither a comment nor name=value"),
-            GrubEnvProblem::NotUtf8 => f.write_str("bytes that are not UTF-8 text"),
-            GrubEnvProblem::BadName { name } => write!(f, "{name:?} is not a valid variable name"),
-            GrubEnvProblem::Full { needed } => write!(
-                f,
-                "the variables need {needed} bytes, more than the 1024-byte block holds"
-            ),
-        }
-    }
 }
