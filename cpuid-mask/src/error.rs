@@ -1,6 +1,5 @@
 //! The crate's error type.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
@@ -83,36 +82,48 @@ pub enum CpuidMaskError {
 }
 
 /// What is wrong at a parse error's location.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseProblem {
     /// The input holds no CPUID line at all.
+    #[error("no CPUID data: expected `cpuid -1r` output")]
     NoData,
     /// A line that is neither a header nor a leaf line.
+    #[error(
+        "expected a `CPU:` header or a `0xLEAF 0xSUB: eax=0x... ebx=0x... ecx=0x... edx=0x...` line"
+    )]
     UnexpectedLine,
     /// A byte that cannot appear in a text dump (binary data).
+    #[error("byte 0x{byte:02x} cannot appear in a text dump (binary data?)")]
     NotText {
         /// The byte.
         byte: u8,
     },
     /// A specific token was expected.
+    #[error("expected {expected}")]
     Expected {
         /// What was expected, e.g. "`eax=`".
         expected: &'static str,
     },
     /// A hexadecimal number is malformed.
+    #[error("bad {what}: expected `0x` and 1 to 8 hexadecimal digits")]
     BadHex {
         /// Which number (e.g. "leaf", "ecx value").
         what: &'static str,
     },
     /// A hexadecimal number has more than 8 digits.
+    #[error("{what} has more than 32 bits")]
     TooWide {
         /// Which number.
         what: &'static str,
     },
     /// Text after the last register value.
+    #[error("unexpected text after the edx value")]
     TrailingText,
     /// The same leaf and subleaf twice in one CPU block.
+    #[error(
+        "leaf {leaf} subleaf {subleaf} appears twice in this CPU block (first on line {first_line})"
+    )]
     DuplicateLeaf {
         /// The leaf.
         leaf: Leaf,
@@ -122,37 +133,9 @@ pub enum ParseProblem {
         first_line: usize,
     },
     /// A `CPU n:` header with no leaf lines after it.
+    #[error("CPU header with no leaf lines after it")]
     EmptyCpuBlock,
     /// A `CPU n:` header whose number is not a decimal number.
+    #[error("bad CPU number in header: expected `CPU n:`")]
     BadCpuNumber,
-}
-
-impl fmt::Display for ParseProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ParseProblem::NoData => f.write_str("no CPUID data: expected `cpuid -1r` output"),
-            ParseProblem::UnexpectedLine => f.write_str(
-                "expected a `CPU:` header or a `0xLEAF 0xSUB: eax=0x... ebx=0x... ecx=0x... edx=0x...` line",
-            ),
-            ParseProblem::NotText { byte } => {
-                write!(f, "byte 0x{byte:02x} cannot appear in a text dump (binary data?)")
-            }
-            ParseProblem::Expected { expected } => write!(f, "expected {expected}"),
-            ParseProblem::BadHex { what } => {
-                write!(f, "bad {what}: expected `0x` and 1 to 8 hexadecimal digits")
-            }
-            ParseProblem::TooWide { what } => write!(f, "{what} has more than 32 bits"),
-            ParseProblem::TrailingText => f.write_str("unexpected text after the edx value"),
-            ParseProblem::DuplicateLeaf {
-                leaf,
-                subleaf,
-                first_line,
-            } => write!(
-                f,
-                "leaf {leaf} subleaf {subleaf} appears twice in this CPU block (first on line {first_line})"
-            ),
-            ParseProblem::EmptyCpuBlock => f.write_str("CPU header with no leaf lines after it"),
-            ParseProblem::BadCpuNumber => f.write_str("bad CPU number in header: expected `CPU n:`"),
-        }
-    }
 }

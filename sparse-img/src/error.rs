@@ -297,49 +297,41 @@ impl fmt::Display for FileKind {
     }
 }
 
+/// The units [`SizeProblem`]'s messages offer.
+const UNITS: &str = "use bytes, K/M/G/T/P/E or KiB/MiB/GiB/TiB/PiB/EiB (binary, as dd and qemu-img read them) or KB/MB/GB/TB/PB/EB (decimal)";
+
 /// What is wrong with a size given as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SizeProblem {
     /// Nothing was given.
+    #[error("empty: {}", UNITS)]
     Empty,
     /// The text starts with `+` or `-`.
+    #[error("a size has no sign: give the new total size with --to, or the increment with --by")]
     Signed,
     /// The text does not start with a decimal number.
+    #[error("expected a decimal number: {}", UNITS)]
     NotANumber,
     /// The unit after the number is not one this crate reads.
+    #[error("unknown unit `{unit}`: {}", UNITS)]
     UnknownUnit {
         /// The unit as given.
         unit: String,
     },
     /// `b` alone, or after a prefix: dd reads it as 512-byte blocks, qemu-img as bytes, others
     /// as bits.
+    #[error(
+        "`{unit}` is ambiguous (dd reads `b` as 512-byte blocks, qemu-img as bytes, others as bits): write B for bytes"
+    )]
     AmbiguousUnit {
         /// The unit as given.
         unit: String,
     },
     /// A fraction that is not a whole number of bytes (e.g. `1.3K`, or `1.5` without a unit).
+    #[error("not a whole number of bytes")]
     NotWholeBytes,
     /// More than 2^64 - 1 bytes.
+    #[error("larger than 2^64 - 1 bytes")]
     Overflow,
-}
-
-impl fmt::Display for SizeProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: &str = "use bytes, K/M/G/T/P/E or KiB/MiB/GiB/TiB/PiB/EiB (binary, as dd and qemu-img read them) or KB/MB/GB/TB/PB/EB (decimal)";
-        match self {
-            SizeProblem::Empty => write!(f, "empty: {UNITS}"),
-            SizeProblem::Signed => f.write_str(
-                "a size has no sign: give the new total size with --to, or the increment with --by",
-            ),
-            SizeProblem::NotANumber => write!(f, "expected a decimal number: {UNITS}"),
-            SizeProblem::UnknownUnit { unit } => write!(f, "unknown unit `{unit}`: {UNITS}"),
-            SizeProblem::AmbiguousUnit { unit } => write!(
-                f,
-                "`{unit}` is ambiguous (dd reads `b` as 512-byte blocks, qemu-img as bytes, others as bits): write B for bytes"
-            ),
-            SizeProblem::NotWholeBytes => f.write_str("not a whole number of bytes"),
-            SizeProblem::Overflow => f.write_str("larger than 2^64 - 1 bytes"),
-        }
-    }
 }
