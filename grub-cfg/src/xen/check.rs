@@ -1,363 +1,8 @@
-//! The Xen hypervisor command line: how Xen splits and reads it, the documented option
-//! tables of Xen 4.17 and 4.22, and validation.
+//! Validation of Xen options against the documented table: unknown names (with "did you
+//! mean"), values of the wrong form, options that repeat or conflict, the line's length.
 
-use std::fmt;
-use std::str::FromStr;
-
-use crate::error::GrubCfgError;
-
-include!(concat!(env!("OUT_DIR"), "/xen_params.rs"));
-
-/// A Xen release whose documented option table xenadm carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[non_exhaustive]
-pub enum XenVersion {
-    /// Xen 4.17 (Debian 12). Used for every release before 4.22.
-    #[cfg_attr(feature = "serde", serde(rename = "4.17"))]
-    V4_17,
-    /// Xen 4.22 (also current master). Used for 4.22 and later.
-    #[cfg_attr(feature = "serde", serde(rename = "4.22"))]
-    V4_22,
-}
-
-impl XenVersion {
-    /// Every table, oldest first.
-    pub const ALL: [XenVersion; 2] = [XenVersion::V4_17, XenVersion::V4_22];
-
-    /// The table used for Xen `major.minor`: 4.22 and later use the 4.22 table, earlier
-    /// releases the 4.17 one.
-    pub fn for_release(major: u32, minor: u32) -> XenVersion {
-        if (major, minor) >= (4, 22) {
-            XenVersion::V4_22
-        } else {
-            XenVersion::V4_17
-        }
-    }
-
-    /// The documented options of this release, in documentation order.
-    pub fn params(self) -> &'static [XenParam] {
-        match self {
-            XenVersion::V4_17 => &PARAMS_4_17,
-            XenVersion::V4_22 => &PARAMS_4_22,
-        }
-    }
-
-    /// `4.17` or `4.22`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            XenVersion::V4_17 => "4.17",
-            XenVersion::V4_22 => "4.22",
-        }
-    }
-
-    /// The other table (for "known in 4.22 but not 4.17" hints).
-    fn other(self) -> XenVersion {
-        match self {
-            XenVersion::V4_17 => XenVersion::V4_22,
-            XenVersion::V4_22 => XenVersion::V4_17,
-        }
-    }
-}
-
-impl fmt::Display for XenVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for XenVersion {
-    type Err = GrubCfgError;
-
-    /// `4.17`, `4.17.5`, `4.19-amd64`: the table for that release.
-    fn from_str(s: &str) -> Result<XenVersion, GrubCfgError> {
-        parse_release(s)
-            .map(|(major, minor)| XenVersion::for_release(major, minor))
-            .ok_or_else(|| GrubCfgError::BadXenVersion {
-                given: s.to_string(),
-            })
-    }
-}
-
-/// `major.minor` at the start of a version string (`4.17.5-amd64` gives 4.17); Xen 4 only.
-pub fn parse_release(s: &str) -> Option<(u32, u32)> {
-    let mut parts = s.splitn(3, '.');
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor_text: String = parts
-        .next()?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let minor: u32 = minor_text.parse().ok()?;
-    (major == 4).then_some((major, minor))
-}
-
-/// The kind of value an option takes, as its documentation's syntax line says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-#[non_exhaustive]
-pub enum ParamKind {
-    /// `= <boolean>`.
-    Boolean,
-    /// `= <integer>`.
-    Integer,
-    /// `= <size>`: a number with an optional `T G M K B` suffix, KiB when unsuffixed.
-    Size,
-    /// `= <string>`.
-    String,
-    /// One of a list of words.
-    Enum,
-    /// A boolean or one of a list of words.
-    BooleanOrEnum,
-    /// A boolean or a custom syntax.
-    BooleanOrCustom,
-    /// A comma-separated list of sub-options.
-    List,
-    /// Its own syntax.
-    Custom,
-    /// The documentation gives no syntax.
-    Unspecified,
-    /// Registered but ignored by Xen (`placeholder`).
-    Ignored,
-}
-
-/// One documented Xen command-line option.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct XenParam {
-    /// The name as written on the command line (`ivrs_hpet[<hpet>]` keeps its index).
-    pub name: &'static str,
-    /// Architecture qualifier of the documentation heading (`x86`, `Arm`, ...), or empty.
-    pub arch: &'static str,
-    /// The `Applicability:` line, or empty.
-    pub applicability: &'static str,
-    /// Value kind.
-    pub kind: ParamKind,
-    /// The documented `= ...` syntax line(s).
-    pub syntax: &'static str,
-    /// The documented default(s), or empty.
-    pub default: &'static str,
-    /// The default depends on hardware, build or mode.
-    pub default_is_conditional: bool,
-    /// Can be changed at run time with `xl set-parameters`.
-    pub runtime_modifiable: bool,
-    /// The documentation mentions deprecation (of the option or one of its values).
-    pub mentions_deprecated: bool,
-    /// How Xen's source registers it (`boolean`, `custom`, ...).
-    pub registration: &'static str,
-    /// Sub-option keys of a list (`key=` takes a value, `key:` uses a colon).
-    pub sub_options: &'static [&'static str],
-    /// The words an enum accepts.
-    pub enum_values: Option<&'static [&'static str]>,
-    /// Whether a boolean is accepted.
-    pub accepts_boolean: bool,
-}
-
-impl XenParam {
-    /// The name without an index placeholder (`ivrs_hpet[<hpet>]` gives `ivrs_hpet`).
-    pub fn base_name(&self) -> &'static str {
-        self.name.split('[').next().unwrap_or(self.name)
-    }
-
-    /// Whether the option is for another architecture than x86.
-    pub fn is_arm_or_riscv_only(&self) -> bool {
-        matches!(self.arch, "Arm" | "ARM" | "arm64" | "arm32" | "RISC-V")
-    }
-}
-
-type ParamIndex = std::collections::HashMap<&'static str, Vec<&'static XenParam>>;
-
-fn index(version: XenVersion) -> &'static ParamIndex {
-    static INDEX: [std::sync::OnceLock<ParamIndex>; 2] =
-        [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
-    let slot = match version {
-        XenVersion::V4_17 => &INDEX[0],
-        XenVersion::V4_22 => &INDEX[1],
-    };
-    slot.get_or_init(|| {
-        let mut map = ParamIndex::new();
-        for p in version.params().iter().chain(UNDOCUMENTED.iter()) {
-            map.entry(p.base_name()).or_default().push(p);
-        }
-        map
-    })
-}
-
-/// The documented options of `version` whose name (without an `[index]`) is `name`'s: one,
-/// or two for options documented per architecture (`dom0_mem`, `spec-ctrl`).
-pub fn lookup(version: XenVersion, name: &str) -> Vec<&'static XenParam> {
-    let base = name.split('[').next().unwrap_or(name);
-    index(version).get(base).cloned().unwrap_or_default()
-}
-
-/// One option of a Xen command line, split the way Xen splits it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[non_exhaustive]
-pub struct XenOption {
-    /// The token as written.
-    pub raw: String,
-    /// The text before the first `=` (with any `no-` prefix).
-    pub key: String,
-    /// The key without a `no-` prefix: what Xen looks up.
-    pub name: String,
-    /// Written with a `no-` prefix.
-    pub negated: bool,
-    /// The text after the first `=`; `None` when there is no `=`.
-    pub value: Option<String>,
-}
-
-impl XenOption {
-    /// Splits one token at its first `=` and strips a `no-` prefix from the key.
-    pub fn parse(token: &str) -> XenOption {
-        let (key, value) = match token.split_once('=') {
-            Some((k, v)) => (k, Some(v.to_string())),
-            None => (token, None),
-        };
-        let (name, negated) = match key.strip_prefix("no-") {
-            Some(rest) if !rest.is_empty() => (rest, true),
-            _ => (key, false),
-        };
-        XenOption {
-            raw: token.to_string(),
-            key: key.to_string(),
-            name: name.to_string(),
-            negated,
-            value,
-        }
-    }
-
-    /// What identifies the option for "the last one wins": the name, with its index.
-    pub fn identity(&self) -> &str {
-        &self.name
-    }
-}
-
-/// Splits a hypervisor command line the way Xen does: on spaces only (a tab is part of a
-/// token), no quoting, empty tokens skipped.
-pub fn parse_cmdline(line: &str) -> Vec<XenOption> {
-    line.split(' ')
-        .filter(|t| !t.is_empty())
-        .map(XenOption::parse)
-        .collect()
-}
-
-/// Xen's boolean words: `Some(true)` for `1 on yes true enable`, `Some(false)` for
-/// `0 no off false disable`.
-pub fn parse_bool(word: &str) -> Option<bool> {
-    match word {
-        "1" | "on" | "yes" | "true" | "enable" => Some(true),
-        "0" | "no" | "off" | "false" | "disable" => Some(false),
-        _ => None,
-    }
-}
-
-/// An unsigned number the way C's `strtoull(s, &end, 0)` reads it: `0x` hex, a leading `0`
-/// octal, else decimal. Returns the number and the rest of the text.
-fn parse_number(s: &str) -> Option<(u64, &str)> {
-    let (digits, radix) = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (hex, 16)
-    } else if s.len() > 1 && s.starts_with('0') {
-        (&s[1..], 8)
-    } else {
-        (s, 10)
-    };
-    let end = digits
-        .find(|c: char| !c.is_digit(radix))
-        .unwrap_or(digits.len());
-    if end == 0 {
-        return if radix == 8 { Some((0, digits)) } else { None };
-    }
-    let n = u64::from_str_radix(&digits[..end], radix).ok()?;
-    Some((n, &digits[end..]))
-}
-
-/// A Xen integer: optional sign, then `strtoll` base 0, nothing after.
-pub fn parse_integer(s: &str) -> Option<i128> {
-    let (negative, rest) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (n, tail) = parse_number(rest)?;
-    tail.is_empty().then_some(if negative {
-        -i128::from(n)
-    } else {
-        i128::from(n)
-    })
-}
-
-/// A Xen size in bytes: a number and an optional suffix `T G M K B` (either case); without a
-/// suffix the number is KiB. Nothing may follow (so `4GB` is invalid).
-pub fn parse_size(s: &str) -> Option<u64> {
-    let (n, rest) = parse_number(s)?;
-    let shift = match rest {
-        "" => 10,
-        "T" | "t" => 40,
-        "G" | "g" => 30,
-        "M" | "m" => 20,
-        "K" | "k" => 10,
-        "B" | "b" => 0,
-        _ => return None,
-    };
-    n.checked_mul(1u64 << shift)
-}
-
-/// `4 GiB`, `512 MiB`, `1536 KiB`, `10 B`.
-pub fn format_size(bytes: u64) -> String {
-    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
-            return format!("{} {unit}", bytes >> shift);
-        }
-    }
-    format!("{bytes} B")
-}
-
-const BOOLEAN_HELP: &str = "a boolean: 1/0, on/off, yes/no, true/false or enable/disable";
-
-/// How Xen reads one option's value, in words (`4 GiB`, `false`), when the option is known.
-pub fn describe_value(version: XenVersion, option: &XenOption) -> Option<String> {
-    let params = lookup(version, &option.key);
-    let params = if params.is_empty() {
-        lookup(version, &option.name)
-    } else {
-        params
-    };
-    let param = params
-        .iter()
-        .find(|p| !p.is_arm_or_riscv_only())
-        .or(params.first())?;
-    let value = option.value.as_deref();
-    match param.kind {
-        ParamKind::Boolean | ParamKind::BooleanOrEnum | ParamKind::BooleanOrCustom => {
-            let b = match value {
-                None => Some(true),
-                Some(v) => parse_bool(v),
-            }?;
-            Some((b != option.negated).to_string())
-        }
-        ParamKind::Size => value.and_then(parse_size).map(format_size),
-        ParamKind::Integer => value.and_then(parse_integer).map(|n| n.to_string()),
-        ParamKind::List if option.name == "dom0_mem" => {
-            let items: Option<Vec<String>> = value?
-                .split(',')
-                .map(|item| {
-                    let (label, size) = match item.split_once(':') {
-                        Some((l, s)) => (format!("{l} "), s),
-                        None => (String::new(), item),
-                    };
-                    if size.ends_with('%') {
-                        return Some(format!("{label}{size}"));
-                    }
-                    parse_size(size).map(|b| format!("{label}{}", format_size(b)))
-                })
-                .collect();
-            items.map(|i| i.join(", "))
-        }
-        _ => None,
-    }
-}
+use super::values::*;
+use super::*;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -438,7 +83,12 @@ impl fmt::Display for Finding {
     }
 }
 
-fn finding(severity: Severity, kind: FindingKind, option: &XenOption, message: String) -> Finding {
+pub(super) fn finding(
+    severity: Severity,
+    kind: FindingKind,
+    option: &XenOption,
+    message: String,
+) -> Finding {
     Finding {
         severity,
         kind,
@@ -559,7 +209,7 @@ pub fn check_option(version: XenVersion, option: &XenOption) -> Vec<Finding> {
     out
 }
 
-fn short(s: &str) -> String {
+pub(super) fn short(s: &str) -> String {
     if s.len() > 40 {
         let cut = (0..=40).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
         format!("{}...", &s[..cut])
@@ -569,7 +219,7 @@ fn short(s: &str) -> String {
 }
 
 /// Checks the value of `option` against one documented form.
-fn check_value(p: &XenParam, option: &XenOption, negated: bool) -> Result<(), String> {
+pub(super) fn check_value(p: &XenParam, option: &XenOption, negated: bool) -> Result<(), String> {
     let value = option.value.as_deref();
     let name = &option.name;
     let needs = |what: &str| format!("needs a value: {name}=<{what}>");
@@ -662,7 +312,7 @@ fn check_value(p: &XenParam, option: &XenOption, negated: bool) -> Result<(), St
     }
 }
 
-fn size_ok(v: &str) -> Result<(), String> {
+pub(super) fn size_ok(v: &str) -> Result<(), String> {
     if parse_size(v).is_some() {
         return Ok(());
     }
@@ -676,7 +326,7 @@ fn size_ok(v: &str) -> Result<(), String> {
     ))
 }
 
-fn dom0_mem_ok(v: &str) -> Result<(), String> {
+pub(super) fn dom0_mem_ok(v: &str) -> Result<(), String> {
     for item in v.split(',') {
         let size = item
             .strip_prefix("min:")
@@ -702,7 +352,7 @@ fn dom0_mem_ok(v: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn vcpus_ok(v: &str) -> Result<(), String> {
+pub(super) fn vcpus_ok(v: &str) -> Result<(), String> {
     let ok = match v.split_once('-') {
         Some((min, max)) => {
             (min.is_empty() || parse_integer(min).is_some())
@@ -718,9 +368,9 @@ fn vcpus_ok(v: &str) -> Result<(), String> {
     }
 }
 
-const LOG_LEVELS: [&str; 6] = ["none", "error", "warning", "info", "debug", "all"];
+pub(super) const LOG_LEVELS: [&str; 6] = ["none", "error", "warning", "info", "debug", "all"];
 
-fn loglvl_ok(v: &str) -> Result<(), String> {
+pub(super) fn loglvl_ok(v: &str) -> Result<(), String> {
     let ok = v.split('/').count() <= 2 && v.split('/').all(|l| LOG_LEVELS.contains(&l));
     if ok {
         Ok(())
@@ -732,7 +382,7 @@ fn loglvl_ok(v: &str) -> Result<(), String> {
     }
 }
 
-fn com_ok(v: &str) -> Result<(), String> {
+pub(super) fn com_ok(v: &str) -> Result<(), String> {
     let first = v.split(',').next().unwrap_or("");
     let baud = first.split('/').next().unwrap_or("");
     if baud == "auto" || baud.is_empty() || parse_integer(baud).is_some() {
@@ -744,7 +394,7 @@ fn com_ok(v: &str) -> Result<(), String> {
     }
 }
 
-fn list_item_ok(p: &XenParam, item: &str) -> Result<(), String> {
+pub(super) fn list_item_ok(p: &XenParam, item: &str) -> Result<(), String> {
     if p.sub_options.is_empty() {
         return Ok(());
     }
@@ -781,7 +431,7 @@ fn list_item_ok(p: &XenParam, item: &str) -> Result<(), String> {
 }
 
 /// Names in either table close to `name`.
-fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
+pub(super) fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
     static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(|| {
         let mut all: Vec<&'static str> = XenVersion::ALL
@@ -797,7 +447,7 @@ fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
 
 /// Up to three candidates nearest to `word` (optimal string alignment distance <= 2, or the
 /// same up to `-`/`_` and case).
-fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(super) fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<String> {
     let fold = |c: char| {
         if c == '-' {
             '_'
@@ -828,7 +478,7 @@ fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Vec<Str
 }
 
 /// Options whose repetition adds up instead of the last one winning.
-fn accumulates(p: &[&XenParam]) -> bool {
+pub(super) fn accumulates(p: &[&XenParam]) -> bool {
     p.iter()
         .any(|p| matches!(p.kind, ParamKind::List | ParamKind::Custom))
 }
@@ -893,116 +543,4 @@ pub fn check_line(version: XenVersion, options: &[XenOption]) -> Vec<Vec<Finding
             });
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn errors(version: XenVersion, token: &str) -> Vec<String> {
-        check_option(version, &XenOption::parse(token))
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn test_tables_have_the_favourites() {
-        for v in XenVersion::ALL {
-            for name in [
-                "dom0_mem",
-                "dom0_max_vcpus",
-                "com1",
-                "console",
-                "iommu",
-                "sched",
-            ] {
-                assert!(!lookup(v, name).is_empty(), "{name} in {v}");
-            }
-        }
-        assert!(lookup(XenVersion::V4_22, "cpuid_mask_ecx").is_empty());
-        assert!(!lookup(XenVersion::V4_17, "cpuid_mask_ecx").is_empty());
-        assert_eq!(lookup(XenVersion::V4_17, "ivrs_hpet[3]").len(), 1);
-        assert_eq!(lookup(XenVersion::V4_17, "placeholder").len(), 1);
-    }
-
-    #[test]
-    fn test_split_like_xen() {
-        let opts = parse_cmdline("  a=1  no-b\tc d=x=y ");
-        let keys: Vec<(&str, bool, Option<&str>)> = opts
-            .iter()
-            .map(|o| (o.name.as_str(), o.negated, o.value.as_deref()))
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                ("a", false, Some("1")),
-                ("b\tc", true, None),
-                ("d", false, Some("x=y"))
-            ]
-        );
-    }
-
-    #[test]
-    fn test_sizes() {
-        assert_eq!(parse_size("4096"), Some(4096 << 10));
-        assert_eq!(parse_size("4G"), Some(4 << 30));
-        assert_eq!(parse_size("0x10m"), Some(16 << 20));
-        assert_eq!(parse_size("010k"), Some(8 << 10));
-        assert_eq!(parse_size("4GB"), None);
-        assert_eq!(parse_size("G"), None);
-        assert_eq!(format_size(4 << 30), "4 GiB");
-        assert_eq!(parse_integer("-0x10"), Some(-16));
-        assert_eq!(parse_integer("08"), None);
-    }
-
-    #[test]
-    fn test_validation() {
-        let v = XenVersion::V4_17;
-        assert!(errors(v, "dom0_mem=4096M,max:4096M").is_empty());
-        assert!(errors(v, "dom0_mem=min:1G,max:4G,50%").is_empty());
-        assert_eq!(errors(v, "dom0_mem=4GB").len(), 1);
-        assert!(errors(v, "dom0_max_vcpus=1-4").is_empty());
-        assert!(errors(v, "dom0_vcpus_pin").is_empty());
-        assert!(errors(v, "no-dom0_vcpus_pin").is_empty());
-        assert_eq!(errors(v, "dom0_vcpus_pin=maybe").len(), 1);
-        assert!(errors(v, "sched=credit2").is_empty());
-        assert_eq!(errors(v, "sched=fair").len(), 1);
-        assert!(errors(v, "iommu=no-intremap,verbose").is_empty());
-        assert_eq!(errors(v, "iommu=verbos").len(), 1);
-        assert!(errors(v, "console=com1,vga").is_empty());
-        assert!(errors(v, "loglvl=all/warning").is_empty());
-        assert_eq!(errors(v, "loglvl=everything").len(), 1);
-        assert!(errors(v, "com1=115200,8n1").is_empty());
-        assert!(errors(v, "placeholder").is_empty());
-        assert!(errors(v, "no-real-mode").is_empty());
-        assert!(errors(v, "ivrs_hpet[0]=0:14.0").is_empty());
-        let unknown = errors(v, "dom0-mem=4G");
-        assert_eq!(unknown.len(), 1);
-        assert!(unknown[0].contains("did you mean dom0_mem"), "{unknown:?}");
-        let typo = errors(v, "dom0_mam=4G");
-        assert!(typo[0].contains("dom0_mem"), "{typo:?}");
-    }
-
-    #[test]
-    fn test_version_differences() {
-        let f = check_option(XenVersion::V4_17, &XenOption::parse("llc-coloring=1"));
-        assert_eq!(f[0].kind, FindingKind::OtherVersionOnly);
-        let f = check_option(XenVersion::V4_22, &XenOption::parse("cpuid_mask_ecx=0"));
-        assert_eq!(f[0].kind, FindingKind::OtherVersionOnly);
-        assert_eq!("4.19.1".parse::<XenVersion>().unwrap(), XenVersion::V4_17);
-        assert_eq!("4.22".parse::<XenVersion>().unwrap(), XenVersion::V4_22);
-        assert!("5".parse::<XenVersion>().is_err());
-    }
-
-    #[test]
-    fn test_duplicates() {
-        let opts = parse_cmdline("smt=1 dom0_mem=min:1G dom0_mem=max:4G smt=0");
-        let f = check_line(XenVersion::V4_17, &opts);
-        assert_eq!(f[0][0].kind, FindingKind::Duplicate);
-        assert_eq!(f[0][0].severity, Severity::Warning);
-        assert_eq!(f[1][0].severity, Severity::Info);
-        assert!(f[3].is_empty());
-    }
 }
