@@ -141,7 +141,7 @@ host_flags() {
 
 # `xl migrate -e NAME hostTO` run on FROM; prints xl's output and returns its status. A stale
 # console log of an earlier arrival on TO is removed first. (-e: no monitoring child of xl,
-# see lab/README.md "Known problems"; `xl migrate NAME hostb` as typed works too.)
+# see lab/README.md "Known problems": -e only leaves out that child, the transfer is the same.)
 migrate() {
     local from to name=$2
     from=$(pair_host "$1")
