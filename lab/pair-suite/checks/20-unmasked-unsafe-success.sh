@@ -16,7 +16,7 @@ echo "hostb's dom0 lacks: $(tr '\n' ' ' < lacking)"
 
 initrd=$(pair_initrd a)
 must guest_create a "$name" --ip 10.0.0.21 --initrd "$initrd" --extra xenlab.cmd_every=2
-guest_wait a "$name" '^DOMU-CMD: flags:' 180 || fail "guest printed no CPU flags on hosta"
+guest_wait a "$name" '^DOMU-CMD: flags:' 400 || fail "guest printed no CPU flags on hosta"
 guest_flags a "$name" > flags-a
 comm -12 flags-a lacking > listed-a
 [ -s listed-a ] || fail "the unmasked guest lists none of hostb's missing features on hosta: nothing to show"
@@ -31,7 +31,7 @@ grep -q 'Migration successful' migrate.log || fail "xl did not report 'Migration
 domid_of b "$name" > /dev/null || fail "$name is not on hostb after 'Migration successful'"
 
 # Its first flags report on hostb (the command runs every other tick, ~6 s).
-guest_wait b "$name" '^DOMU-CMD: flags:' 120 || fail "guest printed no CPU flags on hostb"
+guest_wait b "$name" '^DOMU-CMD: flags:' 240 || fail "guest printed no CPU flags on hostb"
 guest_flags b "$name" > flags-b
 comm -12 flags-b lacking > listed-b
 [ -s listed-b ] || fail "after the move the guest lists none of hostb's missing features (did Xen re-level it?)"

@@ -31,7 +31,7 @@ done
 initrd=$(pair_initrd a)
 must guest_create a "$name" --ip "$ip" --initrd "$initrd" --extra xenlab.cmd_every=2 \
     --disk-rw "$disk" --cfg "$(cat mask)"
-guest_wait a "$name" '^DOMU-CMD: disk: read gen [0-9]+, wrote gen' 180 ||
+guest_wait a "$name" '^DOMU-CMD: disk: read gen [0-9]+, wrote gen' 400 ||
     fail "guest wrote no counter to the shared disk on hosta"
 guest_flags a "$name" > flags-a
 [ -s flags-a ] || fail "guest printed an empty flag list"
@@ -52,8 +52,8 @@ domid_of b "$name" > /dev/null || fail "$name is not on hostb after the migratio
 # Two disk reports on hostb: at least one was surely run there (the first may be output the
 # guest printed on hosta just before it was suspended).
 on_b_disk() { [ "$(guest_log b "$name" | grep -c '^DOMU-CMD: disk: read gen [0-9]*, wrote gen')" -ge 2 ]; }
-wait_until 120 on_b_disk || { guest_log b "$name" | tail -n 20; fail "guest wrote no counter on hostb"; }
-guest_wait b "$name" '^DOMU: tick .* ping ok' 60 || fail "guest does not tick (with ping ok) on hostb"
+wait_until 240 on_b_disk || { guest_log b "$name" | tail -n 20; fail "guest wrote no counter on hostb"; }
+guest_wait b "$name" '^DOMU: tick .* ping ok' 120 || fail "guest does not tick (with ping ok) on hostb"
 guest_flags b "$name" > flags-b
 comm -12 flags-b lacking > listed-b
 [ ! -s listed-b ] || fail "masked guest on hostb lists $(tr '\n' ' ' < listed-b)(masked features)"
@@ -77,8 +77,8 @@ migrate b "$name" a > back.log 2>&1 || rc=$?
 cat back.log
 [ "$rc" = 0 ] && grep -q 'Migration successful' back.log || fail "xl migrate $name hosta (back) exited $rc"
 ! domid_of b "$name" > /dev/null || fail "$name is still on hostb after migrating back"
-guest_wait a "$name" '^DOMU: tick .* ping ok' 90 || fail "guest does not tick on hosta after migrating back"
-guest_wait a "$name" '^DOMU-CMD: flags:' 60 || fail "guest printed no CPU flags after migrating back"
+guest_wait a "$name" '^DOMU: tick .* ping ok' 180 || fail "guest does not tick on hosta after migrating back"
+guest_wait a "$name" '^DOMU-CMD: flags:' 120 || fail "guest printed no CPU flags after migrating back"
 guest_flags a "$name" > flags-back
 comm -12 flags-back lacking > listed-back
 [ ! -s listed-back ] || fail "masked guest lists $(tr '\n' ' ' < listed-back)after migrating back"

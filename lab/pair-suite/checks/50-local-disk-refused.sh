@@ -11,7 +11,7 @@ on a "rm -f $img && truncate -s 16M $img"
 on b "rm -f $img"
 
 must guest_create a "$name" --ip 10.0.0.25 --disk-rw "$img"
-guest_wait a "$name" '^DOMU: tick .* ping ok' 180 || fail "guest did not start ticking on hosta"
+guest_wait a "$name" '^DOMU: tick .* ping ok' 400 || fail "guest did not start ticking on hosta"
 
 rc=0
 migrate a "$name" b > migrate.log 2>&1 || rc=$?
@@ -32,5 +32,5 @@ if [[ $state == *p* ]]; then
     echo "FINDING: xl left $name PAUSED on hosta after the failed migration; xl unpause resumes it"
     must on a "xl unpause $name"
 fi
-wait_until 60 ticks_again || fail "guest does not tick on hosta after the failed migration"
+wait_until 120 ticks_again || fail "guest does not tick on hosta after the failed migration"
 echo "$name ticks on hosta again: $(guest_log a "$name" | grep '^DOMU: tick' | tail -n 1)"
