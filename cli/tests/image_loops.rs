@@ -11,7 +11,6 @@ mod common;
 use std::fs::File;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use common::{have_tool, stderr, stdout, xenadm_in};
 use sparse_img::block_device_size_bytes;
@@ -131,22 +130,7 @@ fn test_loops_prints_what_losetup_prints() {
     let ours = stdout(&out);
     assert_eq!(ours.lines().count(), 2, "{ours}");
     if have_tool("losetup") {
-        let theirs = Command::new("losetup")
-            .arg("-j")
-            .arg(&img)
-            .output()
-            .unwrap();
-        let mut theirs: Vec<String> = String::from_utf8(theirs.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        theirs.sort_by_key(|l| {
-            l.trim_start_matches("/dev/loop")
-                .split(':')
-                .next()
-                .and_then(|n| n.parse::<u32>().ok())
-        });
+        let theirs = test_support::loops::losetup_j(&img);
         let ours: Vec<String> = ours.lines().map(str::to_string).collect();
         assert_eq!(ours, theirs);
     }

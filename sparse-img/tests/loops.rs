@@ -86,25 +86,7 @@ fn test_losetup_line_matches_util_linux() {
         .map(|d| d.losetup_line())
         .collect();
     assert_eq!(ours.len(), 2);
-    let out = Command::new("losetup")
-        .arg("-j")
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let mut theirs: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    // losetup lists in sysfs order; we sort by device number.
-    theirs.sort_by_key(|l| {
-        l.trim_start_matches("/dev/loop")
-            .split(':')
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-    });
-    assert_eq!(ours, theirs);
+    assert_eq!(ours, test_support::loops::losetup_j(&img));
 }
 
 /// Grow the file, then LOOP_SET_CAPACITY: the device shows the new size (read back with

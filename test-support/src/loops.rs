@@ -1,6 +1,7 @@
 //! Loop devices for tests, attached with sparse-img's own ioctls.
 
 use std::path::Path;
+use std::process::Command;
 
 use sparse_img::{AttachOptions, AttachedLoop};
 
@@ -20,4 +21,31 @@ pub fn attach_or_skip(path: &Path) -> Option<AttachedLoop> {
             None
         }
     }
+}
+
+/// What `losetup -j IMAGE` prints, one line per device, sorted by device number (losetup
+/// lists in sysfs order; xenadm and sparse-img sort by number).
+pub fn losetup_j(image: &Path) -> Vec<String> {
+    let out = Command::new("losetup")
+        .arg("-j")
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort_by_key(|l| {
+        l.trim_start_matches("/dev/loop")
+            .split(':')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+    });
+    lines
 }
