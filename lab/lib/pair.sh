@@ -21,6 +21,9 @@
 : "${XENLAB_PAIR_ACCEL_OPTS:=thread=single}"
 : "${XENLAB_PAIR_LUNS:=2}"
 : "${XENLAB_PAIR_LUN_MIB:=64}"
+# Seconds until both dom0s must be ready: two boots at once, one core each, on a host others
+# share (measured: 165-180 s at load average 13-20, over 300 s at 20+).
+: "${XENLAB_PAIR_BOOT_TIMEOUT:=900}"
 # Seconds for the wire to carry a ping, once both dom0s have joined it.
 : "${XENLAB_PAIR_WIRE_TIMEOUT:=60}"
 # For testing the lab's own failure handling only: wire (hostb's QEMU connects to nowhere),
@@ -99,7 +102,7 @@ _pair_qemu_args() {
 # Waits until both dom0s are ready; a host whose QEMU ends or that is not ready in time fails
 # the pair (both are killed). Usage: _pair_wait_ready PAIR
 _pair_wait_ready() {
-    local pair=$1 deadline=$((SECONDS + XENLAB_BOOT_TIMEOUT)) host ready
+    local pair=$1 deadline=$((SECONDS + XENLAB_PAIR_BOOT_TIMEOUT)) host ready
     while :; do
         ready=0
         for host in "${PAIR_HOSTS[@]}"; do
@@ -111,7 +114,7 @@ _pair_wait_ready() {
                 return
             elif [ $SECONDS -ge $deadline ]; then
                 pair_kill "$pair"
-                pair_fail "$pair" "$host" "dom0 not ready within XENLAB_BOOT_TIMEOUT=${XENLAB_BOOT_TIMEOUT}s"
+                pair_fail "$pair" "$host" "dom0 not ready within XENLAB_PAIR_BOOT_TIMEOUT=${XENLAB_PAIR_BOOT_TIMEOUT}s"
                 return
             fi
         done
