@@ -192,7 +192,12 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
     }
     match result {
         Ok(summary) => {
-            render_summary(&summary, &args.host, out)?;
+            let target = if args.ssh.as_deref() == Some("") {
+                format!("the target of `{}`", args.host)
+            } else {
+                args.host.clone()
+            };
+            render_summary(&summary, &target, out)?;
             Ok(EXIT_MOVED)
         }
         Err(failure) => {
