@@ -10,6 +10,9 @@
 #                              (share-rw, no image locking), /dev/vdb, /dev/vdc ... in both dom0s
 # Exit status 125 (LAB_FAILED) means the pair itself failed; the message names the host and
 # its serial log.
+# Two QEMUs on a shared 2-core host get little CPU each: at load average 20 a dom0's agent once
+# went 91 s without a heartbeat while the pair was otherwise fine (the single lab's default is 90).
+: "${XENLAB_HEARTBEAT_TIMEOUT:=300}"
 # shellcheck source=lab/lib/session.sh
 . "$(dirname "${BASH_SOURCE[0]}")/session.sh"
 
