@@ -110,9 +110,10 @@ guest_wait() {
     return "$rc"
 }
 
-# The guest's console log on HOST (after a migration, the log of its arrival there).
+# The guest's console log on HOST (after a migration, the log of its arrival there), without
+# the console's carriage returns (xenconsoled logs the tty's CR LF line ends).
 guest_log() {
-    on "$1" "cat \"\$(lab/pair-dom0/guest log '$2')\""
+    on "$1" "tr -d '\\r' < \"\$(lab/pair-dom0/guest log '$2')\""
 }
 
 # The guest initramfs whose command reports CPU flags and a disk counter every
