@@ -8,8 +8,9 @@ mod common;
 
 use std::fs::{self, File};
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+use test_support::ext2::Ext2Mount;
 
 use common::{have_tool, stderr, stdout, xenadm_in};
 
@@ -25,72 +26,23 @@ fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A real ext2 filesystem in a file, loop-mounted (no extents, so no fallocate).
-struct Ext2 {
-    mnt: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Ext2 {
-    fn new() -> Option<Ext2> {
-        if !have_tool("mkfs.ext2") || !have_tool("mount") {
-            return None;
-        }
-        let dir = scratch();
-        let image = dir.path().join("ext2.img");
-        File::create(&image).unwrap().set_len(64 << 20).unwrap();
-        let out = Command::new("mkfs.ext2")
-            .args(["-q", "-F"])
-            .arg(&image)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mnt = dir.path().join("mnt");
-        fs::create_dir(&mnt).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "ext2", "-o", "loop"])
-            .arg(&image)
-            .arg(&mnt)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            assert!(
-                std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
-                "cannot loop-mount ext2: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            eprintln!("SKIPPED: cannot loop-mount ext2 (root needed)");
-            return None;
-        }
-        Some(Ext2 { mnt, _dir: dir })
-    }
-}
-
-impl Drop for Ext2 {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
-    }
-}
-
 #[test]
 fn test_dry_run_on_ext2_predicts_zero_fill_as_the_real_run_does() {
-    let Some(fs) = Ext2::new() else { return };
+    let Some(fs) = Ext2Mount::new(Path::new(env!("CARGO_TARGET_TMPDIR")), 64 << 20) else {
+        return;
+    };
     // An allocated image: its growth keeps it allocated (fallocate, or zeros).
-    let mut f = File::create(fs.mnt.join("a.img")).unwrap();
+    let mut f = File::create(fs.mnt().join("a.img")).unwrap();
     f.write_all(&vec![7u8; 1 << 20]).unwrap();
     f.sync_all().unwrap();
     drop(f);
-    let dry = json(&fs.mnt, &["a.img", "--to", "2M", "--dry-run"]);
-    let real = json(&fs.mnt, &["a.img", "--to", "2M"]);
+    let dry = json(fs.mnt(), &["a.img", "--to", "2M", "--dry-run"]);
+    let real = json(fs.mnt(), &["a.img", "--to", "2M"]);
     assert_eq!(real["method"], "zero_fill", "{real}");
     assert_eq!(dry["method"], real["method"], "dry {dry}\nreal {real}");
     assert_eq!(dry["fallocate_unsupported"], true, "{dry}");
     let text = stdout(&xenadm_in(
-        &fs.mnt,
+        fs.mnt(),
         &["image", "grow", "a.img", "--to", "3M", "--dry-run"],
     ));
     assert!(text.contains("zeros would be written"), "{text}");

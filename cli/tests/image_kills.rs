@@ -15,6 +15,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use test_support::ext2::Ext2Mount;
 
 use common::kill::{Rng, can_unshare_pid, in_new_pid_namespace, kill_after, names, time_of};
 
@@ -143,61 +144,14 @@ fn test_kill_9_of_fallocate_grow() {
     harness("grow --allocate", dir.path(), "--allocate", false, &[]);
 }
 
-/// A real ext2 filesystem (no fallocate: `--allocate` writes zeros) in a file, loop-mounted.
-struct Ext2 {
-    mnt: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Ext2 {
-    fn new() -> Option<Ext2> {
-        if !common::have_tool("mkfs.ext2") || !common::have_tool("mount") {
-            return None;
-        }
-        let dir = scratch();
-        let image = dir.path().join("ext2.img");
-        File::create(&image).unwrap().set_len(160 << 20).unwrap();
-        let out = Command::new("mkfs.ext2")
-            .args(["-q", "-F"])
-            .arg(&image)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mnt = dir.path().join("mnt");
-        fs::create_dir(&mnt).unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "ext2", "-o", "loop"])
-            .arg(&image)
-            .arg(&mnt)
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            skip(&format!(
-                "cannot loop-mount ext2: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-            return None;
-        }
-        Some(Ext2 { mnt, _dir: dir })
-    }
-}
-
-impl Drop for Ext2 {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.mnt).status();
-    }
-}
-
 #[test]
 fn test_kill_9_of_zero_fill_grow_on_ext2() {
-    let Some(fs) = Ext2::new() else { return };
+    let Some(fs) = Ext2Mount::new(Path::new(env!("CARGO_TARGET_TMPDIR")), 160 << 20) else {
+        return;
+    };
     harness(
         "grow --allocate on ext2 (zero-fill)",
-        &fs.mnt,
+        fs.mnt(),
         "--allocate",
         false,
         &["lost+found"],
@@ -206,10 +160,12 @@ fn test_kill_9_of_zero_fill_grow_on_ext2() {
 
 #[test]
 fn test_kill_9_of_zero_fill_grow_on_ext2_in_a_fresh_pid_namespace() {
-    let Some(fs) = Ext2::new() else { return };
+    let Some(fs) = Ext2Mount::new(Path::new(env!("CARGO_TARGET_TMPDIR")), 160 << 20) else {
+        return;
+    };
     harness(
         "grow --allocate on ext2 (zero-fill, pid namespace)",
-        &fs.mnt,
+        fs.mnt(),
         "--allocate",
         true,
         &["lost+found"],

@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a panic is a failed test
 
 pub mod captures;
+pub mod ext2;
 pub mod files;
 pub mod loops;
 pub mod tools;
