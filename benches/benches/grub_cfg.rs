@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use grub_cfg::{
-    BootConfig, DefaultGrub, GrubEnv, Menu, SetOptions, WriteOptions, XenVariable, XenVersion, xen,
+    BootConfig, DefaultGrub, GrubEnv, Menu, SetOptions, WriteOptions, XenOptionTable, XenVariable,
+    xen,
 };
 use xenadm_benches::{workspace_root, xenadm_binary};
 
@@ -103,7 +104,7 @@ fn library(c: &mut Criterion) {
     c.bench_function("grub_cfg/check_xen_line_13_options", |b| {
         b.iter(|| {
             let options = xen::parse_cmdline(black_box(line));
-            xen::check_line(XenVersion::V4_17, &options)
+            xen::check_line(XenOptionTable::V4_17, &options)
         })
     });
     let file = DefaultGrub::parse(&bytes, Path::new("grub")).unwrap();

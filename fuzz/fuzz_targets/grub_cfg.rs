@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use grub_cfg::{GrubEnv, Menu, XenVersion, xen};
+use grub_cfg::{GrubEnv, Menu, XenOptionTable, xen};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
     // A Xen command line (Xen keeps 1023 bytes; 256 keeps the fuzzer fast).
     if let Ok(line) = std::str::from_utf8(&data[..data.len().min(256)]) {
         let options = xen::parse_cmdline(line);
-        for version in XenVersion::ALL {
+        for version in XenOptionTable::ALL {
             let found = xen::check_line(version, &options);
             assert_eq!(found.len(), options.len());
         }

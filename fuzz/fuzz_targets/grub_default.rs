@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use grub_cfg::{BootConfig, DefaultGrub, SetOptions, XenVariable, XenVersion};
+use grub_cfg::{BootConfig, DefaultGrub, SetOptions, XenVariable, XenOptionTable};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     // No root: `. /file` is not followed, so nothing is read from disk.
     let config = BootConfig::from_files(vec![file.clone()], None).expect("no file is read");
     let _ = config.variables();
-    let _ = config.check(XenVersion::V4_22);
+    let _ = config.check(XenOptionTable::V4_22);
     let mut options = SetOptions::default();
     options.force = true;
     for variable in [XenVariable::Xen, XenVariable::XenDefault] {

@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use crate::default_grub::{DefaultGrub, Quoting, double_quote, quoting};
 use crate::error::GrubCfgError;
-use crate::eval::{Evaluation, Site, Val, Why, evaluate};
+use crate::eval::{Evaluation, ShellValue, Site, Uncertainty, evaluate};
 use crate::sh::Part;
 use crate::text::{in_root, resolve_in_root};
 use crate::write::{WriteOptions, WriteReport, replace_file};
-use crate::xen::{self, Finding, Severity, XenOption, XenVersion};
+use crate::xen::{self, Finding, Severity, XenOption, XenOptionTable};
 
 mod plan;
 mod winning;
@@ -163,8 +163,9 @@ impl fmt::Display for LocatedFinding {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CheckReport {
-    /// The option table used.
-    pub xen_version: XenVersion,
+    /// The option table used (`xen_version` in JSON, as the CLI has always written it).
+    #[cfg_attr(feature = "serde", serde(rename = "xen_version"))]
+    pub table: XenOptionTable,
     /// The Xen line of normal entries (GRUB_CMDLINE_XEN then GRUB_CMDLINE_XEN_DEFAULT).
     pub options: Vec<SourcedOption>,
     /// Problems, in line order.
@@ -297,7 +298,7 @@ pub struct SetOptions {
     /// The variable: GRUB_CMDLINE_XEN (default) or GRUB_CMDLINE_XEN_DEFAULT.
     pub variable: XenVariable,
     /// The option table to validate against.
-    pub xen_version: XenVersion,
+    pub table: XenOptionTable,
     /// Set options even when validation finds errors.
     pub force: bool,
 }
@@ -306,7 +307,7 @@ impl Default for SetOptions {
     fn default() -> SetOptions {
         SetOptions {
             variable: XenVariable::Xen,
-            xen_version: XenVersion::V4_17,
+            table: XenOptionTable::V4_17,
             force: false,
         }
     }
@@ -459,7 +460,7 @@ impl BootConfig {
         }
     }
 
-    fn unknown(&self, why: &Why) -> UnknownValue {
+    fn unknown(&self, why: &Uncertainty) -> UnknownValue {
         UnknownValue {
             reason: why.what.clone(),
             at: self.line(why.file, why.offset),
@@ -475,8 +476,8 @@ impl BootConfig {
             .map(|s| self.line(s.file, s.assign.span.start))
             .collect();
         let (value, unknown) = match self.eval.value(name) {
-            Some(Val::Known(v)) => (Some(v), None),
-            Some(Val::Unknown(why)) => (None, Some(self.unknown(&why))),
+            Some(ShellValue::Known(v)) => (Some(v), None),
+            Some(ShellValue::Unknown(why)) => (None, Some(self.unknown(&why))),
             None => (None, None),
         };
         Variable {
@@ -499,8 +500,8 @@ impl BootConfig {
         let name = variable.name();
         let value = match self.eval.value(name) {
             None => return Ok(Vec::new()),
-            Some(Val::Unknown(why)) => return Err(self.unknown(&why)),
-            Some(Val::Known(v)) => v,
+            Some(ShellValue::Unknown(why)) => return Err(self.unknown(&why)),
+            Some(ShellValue::Known(v)) => v,
         };
         // As GRUB passes them: split on blanks, joined with single spaces, then Xen splits.
         let words: Vec<&str> = value.split_whitespace().collect();
@@ -554,7 +555,7 @@ impl BootConfig {
 
     /// Validates the Xen line of normal entries (GRUB_CMDLINE_XEN then
     /// GRUB_CMDLINE_XEN_DEFAULT) against the option table of `version`.
-    pub fn check(&self, version: XenVersion) -> CheckReport {
+    pub fn check(&self, version: XenOptionTable) -> CheckReport {
         let mut options = Vec::new();
         let mut findings = Vec::new();
         for variable in [XenVariable::Xen, XenVariable::XenDefault] {
@@ -588,7 +589,7 @@ impl BootConfig {
             }
         }
         CheckReport {
-            xen_version: version,
+            table: version,
             options,
             findings,
         }

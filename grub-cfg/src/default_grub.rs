@@ -131,7 +131,7 @@ impl DefaultGrub {
         for ao in list {
             let simple_top = top && !ao.background;
             let mut pipelines = vec![(&ao.first, simple_top)];
-            pipelines.extend(ao.rest.iter().map(|(_, p)| (p, false)));
+            pipelines.extend(ao.rest.iter().map(|c| (&c.pipeline, false)));
             for (pipeline, top) in pipelines {
                 let top = top && pipeline.commands.len() == 1;
                 for command in &pipeline.commands {

@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use crate::default_grub::DefaultGrub;
 use crate::error::GrubCfgError;
-use crate::sh::{AndOr, Assign, Command, ItemKind, ParamOpKind, Part, Pipeline, Simple, Word};
+use crate::sh::{
+    AndOr, Assign, Chained, Command, Connector, ItemKind, ParamOpKind, Part, Pipeline, Simple, Word,
+};
 use crate::text::{in_root, resolve_in_root};
 
 /// Variables grub-mkconfig sets from the running system before it sources the files.
@@ -42,7 +44,7 @@ const MAX_DEPTH: usize = 8;
 
 /// Why a value cannot be known without running the shell: what, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Why {
+pub(crate) struct Uncertainty {
     pub what: String,
     pub file: usize,
     pub offset: usize,
@@ -50,9 +52,9 @@ pub(crate) struct Why {
 
 /// A value: known text or unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Val {
+pub(crate) enum ShellValue {
     Known(String),
-    Unknown(Why),
+    Unknown(Uncertainty),
 }
 
 /// One assignment met during evaluation.
@@ -68,7 +70,7 @@ pub(crate) struct Site {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct VarState {
     /// `None`: unset.
-    pub val: Option<Val>,
+    pub val: Option<ShellValue>,
     /// Every assignment met, in order.
     pub history: Vec<Site>,
 }
@@ -79,17 +81,17 @@ pub(crate) struct Evaluation {
     pub files: Vec<Arc<DefaultGrub>>,
     pub vars: BTreeMap<String, VarState>,
     /// Set when code xenadm cannot follow may have changed any variable.
-    pub taint: Option<Why>,
+    pub taint: Option<Uncertainty>,
     /// Set when a later `exit` may have ended the sourcing.
-    pub may_exit: Option<Why>,
+    pub may_exit: Option<Uncertainty>,
 }
 
 impl Evaluation {
     /// The value of a variable as the /etc/grub.d scripts would see it.
-    pub fn value(&self, name: &str) -> Option<Val> {
+    pub fn value(&self, name: &str) -> Option<ShellValue> {
         match self.vars.get(name) {
             Some(state) => state.val.clone(),
-            None => self.taint.clone().map(Val::Unknown),
+            None => self.taint.clone().map(ShellValue::Unknown),
         }
     }
 }
@@ -137,7 +139,7 @@ struct Evaluator {
     overrides: Vec<Arc<DefaultGrub>>,
     out: Evaluation,
     /// Reasons the code being evaluated may not run.
-    cond: Vec<Why>,
+    cond: Vec<Uncertainty>,
     functions: HashMap<String, (usize, Command)>,
     depth: usize,
 }
@@ -145,8 +147,8 @@ struct Evaluator {
 type Status = Option<bool>;
 
 impl Evaluator {
-    fn why(&self, what: impl Into<String>, file: usize, offset: usize) -> Why {
-        Why {
+    fn uncertainty(&self, what: impl Into<String>, file: usize, offset: usize) -> Uncertainty {
+        Uncertainty {
             what: what.into(),
             file,
             offset,
@@ -154,7 +156,7 @@ impl Evaluator {
     }
 
     /// The reason the current code may not run, if any.
-    fn uncertain(&self) -> Option<Why> {
+    fn uncertain(&self) -> Option<Uncertainty> {
         self.cond
             .last()
             .cloned()
@@ -194,8 +196,12 @@ impl Evaluator {
         if flow != Flow::Continue {
             return Ok(flow);
         }
-        for (is_and, pipeline) in &ao.rest {
-            let runs = status.map(|ok| ok == *is_and);
+        for Chained {
+            connector,
+            pipeline,
+        } in &ao.rest
+        {
+            let runs = status.map(|ok| connector.runs_after(ok));
             match runs {
                 Some(false) => {}
                 Some(true) => {
@@ -207,12 +213,12 @@ impl Evaluator {
                 }
                 None => {
                     let offset = pipeline_offset(pipeline);
-                    let what = if *is_and {
+                    let what = if *connector == Connector::And {
                         "runs only when the command before `&&` succeeds"
                     } else {
                         "runs only when the command before `||` fails"
                     };
-                    self.cond.push(self.why(what, file, offset));
+                    self.cond.push(self.uncertainty(what, file, offset));
                     let (flow, _) = self.run_pipeline(file, pipeline, false)?;
                     self.cond.pop();
                     self.maybe_exit(flow, file, offset);
@@ -226,7 +232,7 @@ impl Evaluator {
     /// A flow that happened under a condition: the rest may not run.
     fn maybe_exit(&mut self, flow: Flow, file: usize, offset: usize) {
         if flow != Flow::Continue && self.out.may_exit.is_none() {
-            self.out.may_exit = Some(self.why(
+            self.out.may_exit = Some(self.uncertainty(
                 "may not be reached: an `exit` or `return` before it runs only under a condition",
                 file,
                 offset,
@@ -279,7 +285,7 @@ impl Evaluator {
                     let outer = taken.is_none();
                     if outer {
                         self.cond
-                            .push(self.why("is inside an `if` branch", file, offset));
+                            .push(self.uncertainty("is inside an `if` branch", file, offset));
                     }
                     let status = self.run_condition(file, cond)?;
                     let flow = match status {
@@ -292,7 +298,7 @@ impl Evaluator {
                         }
                         None => {
                             taken = None;
-                            self.cond.push(self.why(
+                            self.cond.push(self.uncertainty(
                                 "is inside an `if` whose condition xenadm cannot decide",
                                 file,
                                 offset,
@@ -321,7 +327,7 @@ impl Evaluator {
                             }
                         }
                         None => {
-                            self.cond.push(self.why(
+                            self.cond.push(self.uncertainty(
                                 "is inside an `else` branch xenadm cannot decide",
                                 file,
                                 offset,
@@ -340,9 +346,14 @@ impl Evaluator {
                 for_var,
             } => {
                 let offset = list_offset(body);
-                self.cond.push(self.why("is inside a loop", file, offset));
+                self.cond
+                    .push(self.uncertainty("is inside a loop", file, offset));
                 if let Some(var) = for_var {
-                    let why = self.why("is the variable of a `for` loop".to_string(), file, offset);
+                    let why = self.uncertainty(
+                        "is the variable of a `for` loop".to_string(),
+                        file,
+                        offset,
+                    );
                     self.set_unknown(var, why);
                 }
                 let flow = self.run_list(file, cond, false)?;
@@ -356,7 +367,7 @@ impl Evaluator {
                 for arm in arms {
                     let offset = list_offset(arm);
                     self.cond
-                        .push(self.why("is inside a `case` branch", file, offset));
+                        .push(self.uncertainty("is inside a `case` branch", file, offset));
                     let flow = self.run_list(file, arm, false)?;
                     self.cond.pop();
                     self.maybe_exit(flow, file, offset);
@@ -384,12 +395,16 @@ impl Evaluator {
                 self.maybe_exit(flow, file, pipeline_offset(&ao.first));
                 return Ok(None);
             }
-            for (is_and, pipeline) in &ao.rest {
-                s = match s.map(|ok| ok == *is_and) {
+            for Chained {
+                connector,
+                pipeline,
+            } in &ao.rest
+            {
+                s = match s.map(|ok| connector.runs_after(ok)) {
                     Some(false) => s,
                     Some(true) => self.run_pipeline(file, pipeline, false)?.1,
                     None => {
-                        self.cond.push(self.why(
+                        self.cond.push(self.uncertainty(
                             "is inside a condition xenadm cannot decide",
                             file,
                             pipeline_offset(pipeline),
@@ -419,8 +434,8 @@ impl Evaluator {
             return Ok((Flow::Continue, Some(true)));
         };
         let name = match self.word(file, first) {
-            Val::Known(name) => name,
-            Val::Unknown(_) => return Ok((Flow::Continue, None)),
+            ShellValue::Known(name) => name,
+            ShellValue::Unknown(_) => return Ok((Flow::Continue, None)),
         };
         let special = matches!(
             name.as_str(),
@@ -452,7 +467,7 @@ impl Evaluator {
             }
             "unset" => {
                 for arg in args {
-                    if let Val::Known(var) = self.word(file, arg) {
+                    if let ShellValue::Known(var) = self.word(file, arg) {
                         if var.starts_with('-') {
                             continue;
                         }
@@ -472,10 +487,10 @@ impl Evaluator {
             }
             "read" | "getopts" => {
                 for arg in args {
-                    if let Val::Known(var) = self.word(file, arg)
+                    if let ShellValue::Known(var) = self.word(file, arg)
                         && !var.starts_with('-')
                     {
-                        let why = self.why("is read at run time (`read`)", file, offset);
+                        let why = self.uncertainty("is read at run time (`read`)", file, offset);
                         self.set_unknown(&var, why);
                     }
                 }
@@ -483,7 +498,7 @@ impl Evaluator {
             }
             "." | "source" => self.source(file, offset, args.first().copied()),
             "eval" => {
-                self.taint(self.why(
+                self.taint(self.uncertainty(
                     "may be changed by `eval`, which xenadm does not evaluate",
                     file,
                     offset,
@@ -511,7 +526,7 @@ impl Evaluator {
             _ => {
                 if let Some((def_file, body)) = self.functions.get(&name).cloned() {
                     if self.depth >= MAX_DEPTH {
-                        self.taint(self.why(
+                        self.taint(self.uncertainty(
                             "may be changed by a deeply recursive function",
                             file,
                             offset,
@@ -546,17 +561,17 @@ impl Evaluator {
     ) -> Result<(Flow, Status), GrubCfgError> {
         let path = arg.map(|w| self.word(file, w));
         let target = match (&path, &self.root) {
-            (Some(Val::Known(p)), Some(root)) if p.starts_with('/') => {
+            (Some(ShellValue::Known(p)), Some(root)) if p.starts_with('/') => {
                 Some(resolve_in_root(root, &in_root(root, p)))
             }
             _ => None,
         };
         let shown = match &path {
-            Some(Val::Known(p)) => p.clone(),
+            Some(ShellValue::Known(p)) => p.clone(),
             _ => "...".to_string(),
         };
         let Some(target) = target.filter(|t| t.is_file()) else {
-            self.taint(self.why(
+            self.taint(self.uncertainty(
                 format!("may be changed by `. {shown}`, which xenadm cannot follow"),
                 file,
                 offset,
@@ -564,7 +579,7 @@ impl Evaluator {
             return Ok((Flow::Continue, None));
         };
         if self.depth >= MAX_DEPTH {
-            self.taint(self.why(
+            self.taint(self.uncertainty(
                 format!("may be changed by `. {shown}` (nested too deeply)"),
                 file,
                 offset,
@@ -583,17 +598,17 @@ impl Evaluator {
         Ok((flow?, None))
     }
 
-    fn taint(&mut self, why: Why) {
+    fn taint(&mut self, why: Uncertainty) {
         for state in self.out.vars.values_mut() {
-            state.val = Some(Val::Unknown(why.clone()));
+            state.val = Some(ShellValue::Unknown(why.clone()));
         }
         if self.out.taint.is_none() {
             self.out.taint = Some(why);
         }
     }
 
-    fn set_unknown(&mut self, var: &str, why: Why) {
-        self.out.vars.entry(var.to_string()).or_default().val = Some(Val::Unknown(why));
+    fn set_unknown(&mut self, var: &str, why: Uncertainty) {
+        self.out.vars.entry(var.to_string()).or_default().val = Some(ShellValue::Unknown(why));
     }
 
     fn assign(&mut self, file: usize, assign: &Assign, top: bool) {
@@ -614,7 +629,7 @@ impl Evaluator {
         state.val = Some(match uncertain {
             None => value,
             Some(_) if state.val.as_ref() == Some(&value) => value,
-            Some(why) => Val::Unknown(Why {
+            Some(why) => ShellValue::Unknown(Uncertainty {
                 what: format!(
                     "{} (assigned at this line only under a condition)",
                     why.what
@@ -626,9 +641,9 @@ impl Evaluator {
     }
 
     /// The value of a parameter `$name`.
-    fn lookup(&self, name: &str, file: usize, offset: usize) -> Option<Val> {
+    fn lookup(&self, name: &str, file: usize, offset: usize) -> Option<ShellValue> {
         if name.len() == 1 && !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-            return Some(Val::Unknown(self.why(
+            return Some(ShellValue::Unknown(self.uncertainty(
                 format!("uses the special parameter ${name}"),
                 file,
                 offset,
@@ -636,13 +651,13 @@ impl Evaluator {
         }
         match self.out.vars.get(name) {
             Some(state) => state.val.clone(),
-            None if self.out.taint.is_some() => self.out.taint.clone().map(Val::Unknown),
-            None if PRESET.contains(&name) => Some(Val::Unknown(self.why(
+            None if self.out.taint.is_some() => self.out.taint.clone().map(ShellValue::Unknown),
+            None if PRESET.contains(&name) => Some(ShellValue::Unknown(self.uncertainty(
                 format!("uses ${name}, which grub-mkconfig sets from the running system"),
                 file,
                 offset,
             ))),
-            None if ENVIRONMENT.contains(&name) => Some(Val::Unknown(self.why(
+            None if ENVIRONMENT.contains(&name) => Some(ShellValue::Unknown(self.uncertainty(
                 format!("uses ${name} from the environment"),
                 file,
                 offset,
@@ -652,20 +667,24 @@ impl Evaluator {
     }
 
     /// A word's value (no field splitting: assignment context).
-    fn word(&self, file: usize, word: &Word) -> Val {
+    fn word(&self, file: usize, word: &Word) -> ShellValue {
         let mut out = String::new();
         if let Some(Part::Lit { text, span }) = word.parts.first()
             && text.starts_with('~')
         {
-            return Val::Unknown(self.why("uses `~` (a home folder)", file, span.start));
+            return ShellValue::Unknown(self.uncertainty(
+                "uses `~` (a home folder)",
+                file,
+                span.start,
+            ));
         }
         match self.parts(file, &word.parts, &mut out) {
-            Ok(()) => Val::Known(out),
-            Err(why) => Val::Unknown(why),
+            Ok(()) => ShellValue::Known(out),
+            Err(why) => ShellValue::Unknown(why),
         }
     }
 
-    fn parts(&self, file: usize, parts: &[Part], out: &mut String) -> Result<(), Why> {
+    fn parts(&self, file: usize, parts: &[Part], out: &mut String) -> Result<(), Uncertainty> {
         for part in parts {
             match part {
                 Part::Lit { text, .. } | Part::Single { text, .. } => out.push_str(text),
@@ -673,20 +692,24 @@ impl Evaluator {
                 Part::Cont { .. } => {}
                 Part::Double { parts, .. } => self.parts(file, parts, out)?,
                 Part::CommandSub { span } => {
-                    return Err(self.why(
+                    return Err(self.uncertainty(
                         "is computed by a command substitution, which xenadm does not run",
                         file,
                         span.start,
                     ));
                 }
                 Part::Arith { span } => {
-                    return Err(self.why("is computed by arithmetic expansion", file, span.start));
+                    return Err(self.uncertainty(
+                        "is computed by arithmetic expansion",
+                        file,
+                        span.start,
+                    ));
                 }
                 Part::Param { name, op, span } => {
                     let value = self.lookup(name, file, span.start);
                     let value = match value {
-                        Some(Val::Unknown(why)) => return Err(why),
-                        Some(Val::Known(v)) => Some(v),
+                        Some(ShellValue::Unknown(why)) => return Err(why),
+                        Some(ShellValue::Known(v)) => Some(v),
                         None => None,
                     };
                     match op.as_deref().map(|o| (o.kind, &o.word)) {
@@ -713,7 +736,7 @@ impl Evaluator {
                             }
                         }
                         Some((ParamOpKind::Other, _)) => {
-                            return Err(self.why(
+                            return Err(self.uncertainty(
                                 format!("uses a ${{{name}...}} expansion xenadm does not evaluate"),
                                 file,
                                 span.start,
@@ -729,7 +752,7 @@ impl Evaluator {
     /// A `test` argument: `None` when unknown, or when an unquoted expansion could split or
     /// vanish.
     fn test_arg(&self, file: usize, word: &Word) -> Option<String> {
-        let Val::Known(value) = self.word(file, word) else {
+        let ShellValue::Known(value) = self.word(file, word) else {
             return None;
         };
         for part in &word.parts {
@@ -799,7 +822,7 @@ mod tests {
 
     fn known(ev: &Evaluation, name: &str) -> Option<String> {
         match ev.value(name) {
-            Some(Val::Known(v)) => Some(v),
+            Some(ShellValue::Known(v)) => Some(v),
             _ => None,
         }
     }
@@ -833,8 +856,8 @@ mod tests {
             "C=3\n",
         ]);
         assert_eq!(known(&ev, "A").as_deref(), Some("1"));
-        assert!(matches!(ev.value("B"), Some(Val::Unknown(_))));
-        assert!(matches!(ev.value("C"), Some(Val::Unknown(_))));
+        assert!(matches!(ev.value("B"), Some(ShellValue::Unknown(_))));
+        assert!(matches!(ev.value("C"), Some(ShellValue::Unknown(_))));
         let ev = eval(&["A=1\nexit 0\nB=2\n", "C=3\n"]);
         assert_eq!(ev.value("B"), None);
         assert_eq!(ev.value("C"), None);
@@ -843,10 +866,10 @@ mod tests {
     #[test]
     fn test_command_substitution_and_source_taint() {
         let ev = eval(&["A=`lsb_release -i`\nB=1\n. somefile\nC=2\n"]);
-        assert!(matches!(ev.value("A"), Some(Val::Unknown(_))));
-        assert!(matches!(ev.value("B"), Some(Val::Unknown(_))));
+        assert!(matches!(ev.value("A"), Some(ShellValue::Unknown(_))));
+        assert!(matches!(ev.value("B"), Some(ShellValue::Unknown(_))));
         assert_eq!(known(&ev, "C").as_deref(), Some("2"));
-        assert!(matches!(ev.value("NEVER"), Some(Val::Unknown(_))));
+        assert!(matches!(ev.value("NEVER"), Some(ShellValue::Unknown(_))));
     }
 
     #[test]

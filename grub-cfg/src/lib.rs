@@ -83,7 +83,7 @@ pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
 pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
 pub use mkconfig::{Mkconfig, MkconfigRun};
 pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
-pub use xen::{Finding, FindingKind, Severity, XenOption, XenParam, XenVersion};
+pub use xen::{Finding, FindingKind, Severity, XenOption, XenOptionTable, XenParam};
 
 /// The grub.cfg of the system at `root`: `/boot/grub/grub.cfg` or `/boot/grub2/grub.cfg`,
 /// whichever exists (the first when neither does).
@@ -105,7 +105,7 @@ pub struct InstalledXen {
     /// `major.minor` found.
     pub release: String,
     /// The option table used for it.
-    pub table: XenVersion,
+    pub table: XenOptionTable,
     /// Where it was read (`/sys/hypervisor/version`, `/boot/xen-4.17-amd64.gz`).
     pub evidence: String,
 }
@@ -119,7 +119,7 @@ pub fn installed_xen(root: &Path) -> Option<InstalledXen> {
     {
         return Some(InstalledXen {
             release: format!("{major}.{minor}"),
-            table: XenVersion::for_release(major, minor),
+            table: XenOptionTable::for_release(major, minor),
             evidence: "/sys/hypervisor/version".to_string(),
         });
     }
@@ -137,7 +137,7 @@ pub fn installed_xen(root: &Path) -> Option<InstalledXen> {
         .max()
         .map(|((major, minor), name)| InstalledXen {
             release: format!("{major}.{minor}"),
-            table: XenVersion::for_release(major, minor),
+            table: XenOptionTable::for_release(major, minor),
             evidence: format!("/boot/{name}"),
         })
 }

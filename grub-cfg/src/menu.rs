@@ -151,20 +151,20 @@ pub struct Menu {
 
 /// One GRUB script word: its unquoted value (borrowed from the text when it is one plain run).
 #[derive(Debug, Clone)]
-struct GWord<'a> {
+struct ScriptWord<'a> {
     value: Cow<'a, str>,
     quoted: bool,
 }
 
 /// One command: words and the byte offset it starts at.
 #[derive(Debug, Clone)]
-struct GCommand<'a> {
-    words: Vec<GWord<'a>>,
+struct ScriptCommand<'a> {
+    words: Vec<ScriptWord<'a>>,
     offset: usize,
 }
 
-fn owned<'a>() -> GWord<'a> {
-    GWord {
+fn owned<'a>() -> ScriptWord<'a> {
+    ScriptWord {
         value: Cow::Owned(String::new()),
         quoted: true,
     }
@@ -183,14 +183,14 @@ const DELIMITER: [bool; 256] = {
 };
 
 /// Splits GRUB script into commands (newline or `;` separated).
-fn commands(text: &str) -> Result<Vec<GCommand<'_>>, (usize, ParseProblem)> {
+fn commands(text: &str) -> Result<Vec<ScriptCommand<'_>>, (usize, ParseProblem)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
-    let mut words: Vec<GWord<'_>> = Vec::new();
+    let mut words: Vec<ScriptWord<'_>> = Vec::new();
     let mut start = 0usize;
     let mut i = 0usize;
-    let mut cur: Option<GWord> = None;
-    fn finish_word<'a>(cur: &mut Option<GWord<'a>>, words: &mut Vec<GWord<'a>>) {
+    let mut cur: Option<ScriptWord> = None;
+    fn finish_word<'a>(cur: &mut Option<ScriptWord<'a>>, words: &mut Vec<ScriptWord<'a>>) {
         if let Some(w) = cur.take() {
             words.push(w);
         }
@@ -205,7 +205,7 @@ fn commands(text: &str) -> Result<Vec<GCommand<'_>>, (usize, ParseProblem)> {
             b'\n' | b';' => {
                 finish_word(&mut cur, &mut words);
                 if !words.is_empty() {
-                    out.push(GCommand {
+                    out.push(ScriptCommand {
                         words: std::mem::take(&mut words),
                         offset: start,
                     });
@@ -292,7 +292,7 @@ fn commands(text: &str) -> Result<Vec<GCommand<'_>>, (usize, ParseProblem)> {
                 match cur.as_mut() {
                     Some(w) => w.value.to_mut().push_str(&text[i..run]),
                     None => {
-                        cur = Some(GWord {
+                        cur = Some(ScriptWord {
                             value: Cow::Borrowed(&text[i..run]),
                             quoted: false,
                         });
@@ -304,7 +304,7 @@ fn commands(text: &str) -> Result<Vec<GCommand<'_>>, (usize, ParseProblem)> {
     }
     finish_word(&mut cur, &mut words);
     if !words.is_empty() {
-        out.push(GCommand {
+        out.push(ScriptCommand {
             words,
             offset: start,
         });
@@ -312,7 +312,7 @@ fn commands(text: &str) -> Result<Vec<GCommand<'_>>, (usize, ParseProblem)> {
     Ok(out)
 }
 
-fn is_brace(w: &GWord<'_>, brace: &str) -> bool {
+fn is_brace(w: &ScriptWord<'_>, brace: &str) -> bool {
     !w.quoted && w.value == brace
 }
 
@@ -635,7 +635,7 @@ fn number(items: &mut [MenuItem], prefix: &[usize]) {
     }
 }
 
-fn entry_command(entry: &mut MenuEntry, cmd: &GCommand<'_>) {
+fn entry_command(entry: &mut MenuEntry, cmd: &ScriptCommand<'_>) {
     let Some(first) = cmd.words.first() else {
         return;
     };

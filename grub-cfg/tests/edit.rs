@@ -8,8 +8,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use grub_cfg::{
-    BootConfig, DefaultGrub, GrubCfgError, GrubEnv, SetOptions, WriteOptions, XenVariable,
-    XenVersion,
+    BootConfig, DefaultGrub, GrubCfgError, GrubEnv, SetOptions, WriteOptions, XenOptionTable,
+    XenVariable,
 };
 
 fn data(rel: &str) -> PathBuf {
@@ -263,7 +263,7 @@ fn test_check_finds_typos_bad_values_and_repeats() {
     let cfg = config(&[
         "GRUB_CMDLINE_XEN=\"dom0-mem=4G sched=fair smt=1\"\nGRUB_CMDLINE_XEN_DEFAULT=\"dom0_mem=4GB smt=0\"\n",
     ]);
-    let report = cfg.check(XenVersion::V4_17);
+    let report = cfg.check(XenOptionTable::V4_17);
     let text: Vec<String> = report.findings.iter().map(ToString::to_string).collect();
     assert_eq!(report.count(grub_cfg::Severity::Error), 3, "{text:#?}");
     assert!(

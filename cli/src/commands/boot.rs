@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use grub_cfg::{
     BootConfig, DefaultKind, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig, SetOptions,
-    Severity, WriteOptions, XenVariable, XenVersion, grub_cfg_path, installed_xen,
+    Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path, installed_xen,
 };
 use serde::Serialize;
 
@@ -141,7 +141,7 @@ pub struct DefaultArgs {
 /// the older one, said in the output); older than 4.17 is refused rather than checked against
 /// options that release does not have.
 fn parse_version(s: &str) -> Result<GivenVersion, String> {
-    let table: XenVersion = s.parse().map_err(|e: GrubCfgError| e.to_string())?;
+    let table: XenOptionTable = s.parse().map_err(|e: GrubCfgError| e.to_string())?;
     let release =
         grub_cfg::xen::parse_release(s).ok_or_else(|| format!("{s:?}: expected e.g. 4.17"))?;
     if release < (4, 17) {
@@ -156,7 +156,7 @@ fn parse_version(s: &str) -> Result<GivenVersion, String> {
 /// A `--xen-version` and the table used for it.
 #[derive(Debug, Clone, Copy)]
 pub struct GivenVersion {
-    table: XenVersion,
+    table: XenOptionTable,
     release: (u32, u32),
 }
 
@@ -183,7 +183,7 @@ fn variable(default: bool) -> XenVariable {
 }
 
 /// The option table: given, else the installed Xen's, else 4.17.
-fn table(root: &Path, given: Option<GivenVersion>) -> (XenVersion, String) {
+fn table(root: &Path, given: Option<GivenVersion>) -> (XenOptionTable, String) {
     match (given, installed_xen(root)) {
         (Some(GivenVersion { table, release }), _) => {
             let asked = format!("{}.{}", release.0, release.1);
@@ -209,7 +209,7 @@ fn table(root: &Path, given: Option<GivenVersion>) -> (XenVersion, String) {
             format!("Xen {table} table, for Xen {release} ({evidence})"),
         ),
         (None, None) => (
-            XenVersion::V4_17,
+            XenOptionTable::V4_17,
             "Xen 4.17 table (no installed Xen found; use --xen-version)".to_string(),
         ),
     }
@@ -274,14 +274,14 @@ fn set(root: &Path, args: &SetArgs, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let mut options = SetOptions::default();
     options.variable = variable(args.default);
-    options.xen_version = table(root, args.xen_version).0;
+    options.table = table(root, args.xen_version).0;
     options.force = args.force;
     let opts: Vec<&str> = args.options.iter().map(String::as_str).collect();
     let edit = config.plan_set(&opts, &options)?;
     if args.force {
         for opt in &opts {
             if let Ok(option) = grub_cfg::validate_token(opt) {
-                for finding in grub_cfg::xen::check_option(options.xen_version, &option) {
+                for finding in grub_cfg::xen::check_option(options.table, &option) {
                     if finding.severity == Severity::Error {
                         out.warn(format_args!("--force: {finding}"));
                     }

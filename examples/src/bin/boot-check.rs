@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use grub_cfg::{BootConfig, Severity, XenVersion};
+use grub_cfg::{BootConfig, Severity, XenOptionTable};
 
 fn main() -> ExitCode {
     let root = std::env::args_os()
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             format!("Xen {} ({})", found.release, found.evidence),
         ),
         None => (
-            XenVersion::V4_22,
+            XenOptionTable::V4_22,
             "no Xen found: the 4.22 table".to_string(),
         ),
     };

@@ -121,7 +121,7 @@ impl BootConfig {
                     }),
                     TokenKind::Ref(r) if r == name => next.append(&mut out),
                     TokenKind::Ref(r) => match self.eval.value(r) {
-                        Some(Val::Known(v)) => {
+                        Some(ShellValue::Known(v)) => {
                             next.extend(v.split_whitespace().map(|w| ChainOption {
                                 text: w.to_string(),
                                 token: None,
@@ -129,7 +129,7 @@ impl BootConfig {
                             }));
                         }
                         None => {}
-                        Some(Val::Unknown(_)) => {
+                        Some(ShellValue::Unknown(_)) => {
                             return Err(format!("it uses ${r}, whose value xenadm cannot know"));
                         }
                     },
@@ -157,7 +157,7 @@ impl BootConfig {
         for raw in opts {
             let option = validate_token(raw)?;
             if !options.force {
-                let errors: Vec<String> = xen::check_option(options.xen_version, &option)
+                let errors: Vec<String> = xen::check_option(options.table, &option)
                     .into_iter()
                     .filter(|f| f.severity == Severity::Error)
                     .map(|f| f.to_string())
@@ -247,7 +247,7 @@ impl BootConfig {
             .map(|f| f.path().to_path_buf())
             .unwrap_or_default();
         match self.eval.value(name) {
-            Some(Val::Unknown(why)) => {
+            Some(ShellValue::Unknown(why)) => {
                 let at = self.line(why.file, why.offset);
                 return Err(GrubCfgError::Opaque {
                     variable: name.to_string(),
@@ -259,7 +259,7 @@ impl BootConfig {
                     ),
                 });
             }
-            Some(Val::Known(_)) | None => {}
+            Some(ShellValue::Known(_)) | None => {}
         }
         let chain = self
             .chain(name)
@@ -409,7 +409,7 @@ impl BootConfig {
         let top = self.top_files.min(new_docs.len());
         let reevaluated = evaluate(new_docs[..top].to_vec(), root, &new_docs[top..])?;
         let found = match reevaluated.value(name) {
-            Some(Val::Known(v)) => v,
+            Some(ShellValue::Known(v)) => v,
             _ => String::new(),
         };
         if !found

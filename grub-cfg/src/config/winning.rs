@@ -40,7 +40,7 @@ impl Edit {
 impl BootConfig {
     /// Plans `set OPT[=VAL]...`: in `options.variable`, an option already there is replaced
     /// in place (its other occurrences removed), a new one is appended; the others keep their
-    /// order. Options are validated against `options.xen_version` unless `options.force`.
+    /// order. Options are validated against `options.table` unless `options.force`.
     ///
     /// GRUB_CMDLINE_XEN (the default) reaches every Xen entry: the same option in
     /// GRUB_CMDLINE_XEN_DEFAULT, which comes later on normal entries and would override the

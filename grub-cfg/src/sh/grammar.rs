@@ -81,14 +81,17 @@ impl Parser<'_> {
         let mut rest = Vec::new();
         loop {
             let t = self.peek()?;
-            let is_and = match t.tok {
-                Tok::Op(Op::AndIf) => true,
-                Tok::Op(Op::OrIf) => false,
+            let connector = match t.tok {
+                Tok::Op(Op::AndIf) => Connector::And,
+                Tok::Op(Op::OrIf) => Connector::Or,
                 _ => break,
             };
             self.next()?;
             self.linebreak()?;
-            rest.push((is_and, self.pipeline()?));
+            rest.push(Chained {
+                connector,
+                pipeline: self.pipeline()?,
+            });
         }
         Ok(AndOr {
             first,

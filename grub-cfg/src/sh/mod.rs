@@ -43,8 +43,31 @@ pub(crate) enum ItemKind {
 #[derive(Debug, Clone)]
 pub(crate) struct AndOr {
     pub first: Pipeline,
-    pub rest: Vec<(bool, Pipeline)>, // (is_and, pipeline)
+    pub rest: Vec<Chained>,
     pub background: bool,
+}
+
+/// `&&` or `||`: how a pipeline joins the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Connector {
+    /// `&&`: runs when the one before succeeded.
+    And,
+    /// `||`: runs when the one before failed.
+    Or,
+}
+
+impl Connector {
+    /// Whether the pipeline after this connector runs, given how the one before ended.
+    pub fn runs_after(self, succeeded: bool) -> bool {
+        succeeded == (self == Connector::And)
+    }
+}
+
+/// A pipeline after the first of an [`AndOr`], with its connector.
+#[derive(Debug, Clone)]
+pub(crate) struct Chained {
+    pub connector: Connector,
+    pub pipeline: Pipeline,
 }
 
 /// `[!] a | b | c`.

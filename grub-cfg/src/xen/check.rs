@@ -100,7 +100,7 @@ pub(super) fn finding(
 
 /// Checks one option against the table of `version`: unknown names (with suggestions), value
 /// syntax, architecture, deprecation, length.
-pub fn check_option(version: XenVersion, option: &XenOption) -> Vec<Finding> {
+pub fn check_option(version: XenOptionTable, option: &XenOption) -> Vec<Finding> {
     let mut out = Vec::new();
     if option.raw.len() > 127 {
         out.push(finding(
@@ -431,10 +431,10 @@ pub(super) fn list_item_ok(p: &XenParam, item: &str) -> Result<(), String> {
 }
 
 /// Names in either table close to `name`.
-pub(super) fn suggest(name: &str, _version: XenVersion) -> Vec<String> {
+pub(super) fn suggest(name: &str, _version: XenOptionTable) -> Vec<String> {
     static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     let names = NAMES.get_or_init(|| {
-        let mut all: Vec<&'static str> = XenVersion::ALL
+        let mut all: Vec<&'static str> = XenOptionTable::ALL
             .iter()
             .flat_map(|v| v.params().iter().map(XenParam::base_name))
             .collect();
@@ -484,7 +484,7 @@ pub(super) fn accumulates(p: &[&XenParam]) -> bool {
 }
 
 /// Checks a whole command line (options in order): every option, then repeats and the length.
-pub fn check_line(version: XenVersion, options: &[XenOption]) -> Vec<Vec<Finding>> {
+pub fn check_line(version: XenOptionTable, options: &[XenOption]) -> Vec<Vec<Finding>> {
     let mut out: Vec<Vec<Finding>> = options.iter().map(|o| check_option(version, o)).collect();
     // The next occurrence of each option, found in one pass from the end.
     let mut next_of: Vec<Option<usize>> = vec![None; options.len()];

@@ -15,11 +15,13 @@ pub use values::{describe_value, format_size, parse_bool, parse_integer, parse_s
 
 include!(concat!(env!("OUT_DIR"), "/xen_params.rs"));
 
-/// A Xen release whose documented option table xenadm carries.
+/// Which documented table of Xen command-line options to check against: one per Xen release
+/// xenadm carries a table for (not the running hypervisor's version: every release before 4.22
+/// uses the 4.17 table, see [`XenOptionTable::for_release`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
-pub enum XenVersion {
+pub enum XenOptionTable {
     /// Xen 4.17 (Debian 12). Used for every release before 4.22.
     #[cfg_attr(feature = "serde", serde(rename = "4.17"))]
     V4_17,
@@ -28,58 +30,58 @@ pub enum XenVersion {
     V4_22,
 }
 
-impl XenVersion {
+impl XenOptionTable {
     /// Every table, oldest first.
-    pub const ALL: [XenVersion; 2] = [XenVersion::V4_17, XenVersion::V4_22];
+    pub const ALL: [XenOptionTable; 2] = [XenOptionTable::V4_17, XenOptionTable::V4_22];
 
     /// The table used for Xen `major.minor`: 4.22 and later use the 4.22 table, earlier
     /// releases the 4.17 one.
-    pub fn for_release(major: u32, minor: u32) -> XenVersion {
+    pub fn for_release(major: u32, minor: u32) -> XenOptionTable {
         if (major, minor) >= (4, 22) {
-            XenVersion::V4_22
+            XenOptionTable::V4_22
         } else {
-            XenVersion::V4_17
+            XenOptionTable::V4_17
         }
     }
 
     /// The documented options of this release, in documentation order.
     pub fn params(self) -> &'static [XenParam] {
         match self {
-            XenVersion::V4_17 => &PARAMS_4_17,
-            XenVersion::V4_22 => &PARAMS_4_22,
+            XenOptionTable::V4_17 => &PARAMS_4_17,
+            XenOptionTable::V4_22 => &PARAMS_4_22,
         }
     }
 
     /// `4.17` or `4.22`.
     pub fn as_str(self) -> &'static str {
         match self {
-            XenVersion::V4_17 => "4.17",
-            XenVersion::V4_22 => "4.22",
+            XenOptionTable::V4_17 => "4.17",
+            XenOptionTable::V4_22 => "4.22",
         }
     }
 
     /// The other table (for "known in 4.22 but not 4.17" hints).
-    fn other(self) -> XenVersion {
+    fn other(self) -> XenOptionTable {
         match self {
-            XenVersion::V4_17 => XenVersion::V4_22,
-            XenVersion::V4_22 => XenVersion::V4_17,
+            XenOptionTable::V4_17 => XenOptionTable::V4_22,
+            XenOptionTable::V4_22 => XenOptionTable::V4_17,
         }
     }
 }
 
-impl fmt::Display for XenVersion {
+impl fmt::Display for XenOptionTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for XenVersion {
+impl FromStr for XenOptionTable {
     type Err = GrubCfgError;
 
     /// `4.17`, `4.17.5`, `4.19-amd64`: the table for that release.
-    fn from_str(s: &str) -> Result<XenVersion, GrubCfgError> {
+    fn from_str(s: &str) -> Result<XenOptionTable, GrubCfgError> {
         parse_release(s)
-            .map(|(major, minor)| XenVersion::for_release(major, minor))
+            .map(|(major, minor)| XenOptionTable::for_release(major, minor))
             .ok_or_else(|| GrubCfgError::BadXenVersion {
                 given: s.to_string(),
             })
@@ -176,12 +178,12 @@ impl XenParam {
 
 type ParamIndex = std::collections::HashMap<&'static str, Vec<&'static XenParam>>;
 
-fn index(version: XenVersion) -> &'static ParamIndex {
+fn index(version: XenOptionTable) -> &'static ParamIndex {
     static INDEX: [std::sync::OnceLock<ParamIndex>; 2] =
         [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
     let slot = match version {
-        XenVersion::V4_17 => &INDEX[0],
-        XenVersion::V4_22 => &INDEX[1],
+        XenOptionTable::V4_17 => &INDEX[0],
+        XenOptionTable::V4_22 => &INDEX[1],
     };
     slot.get_or_init(|| {
         let mut map = ParamIndex::new();
@@ -194,7 +196,7 @@ fn index(version: XenVersion) -> &'static ParamIndex {
 
 /// The documented options of `version` whose name (without an `[index]`) is `name`'s: one,
 /// or two for options documented per architecture (`dom0_mem`, `spec-ctrl`).
-pub fn lookup(version: XenVersion, name: &str) -> Vec<&'static XenParam> {
+pub fn lookup(version: XenOptionTable, name: &str) -> Vec<&'static XenParam> {
     let base = name.split('[').next().unwrap_or(name);
     index(version).get(base).cloned().unwrap_or_default()
 }
@@ -255,7 +257,7 @@ pub fn parse_cmdline(line: &str) -> Vec<XenOption> {
 mod tests {
     use super::*;
 
-    fn errors(version: XenVersion, token: &str) -> Vec<String> {
+    fn errors(version: XenOptionTable, token: &str) -> Vec<String> {
         check_option(version, &XenOption::parse(token))
             .into_iter()
             .filter(|f| f.severity == Severity::Error)
@@ -265,7 +267,7 @@ mod tests {
 
     #[test]
     fn test_tables_have_the_favourites() {
-        for v in XenVersion::ALL {
+        for v in XenOptionTable::ALL {
             for name in [
                 "dom0_mem",
                 "dom0_max_vcpus",
@@ -277,10 +279,10 @@ mod tests {
                 assert!(!lookup(v, name).is_empty(), "{name} in {v}");
             }
         }
-        assert!(lookup(XenVersion::V4_22, "cpuid_mask_ecx").is_empty());
-        assert!(!lookup(XenVersion::V4_17, "cpuid_mask_ecx").is_empty());
-        assert_eq!(lookup(XenVersion::V4_17, "ivrs_hpet[3]").len(), 1);
-        assert_eq!(lookup(XenVersion::V4_17, "placeholder").len(), 1);
+        assert!(lookup(XenOptionTable::V4_22, "cpuid_mask_ecx").is_empty());
+        assert!(!lookup(XenOptionTable::V4_17, "cpuid_mask_ecx").is_empty());
+        assert_eq!(lookup(XenOptionTable::V4_17, "ivrs_hpet[3]").len(), 1);
+        assert_eq!(lookup(XenOptionTable::V4_17, "placeholder").len(), 1);
     }
 
     #[test]
@@ -315,7 +317,7 @@ mod tests {
 
     #[test]
     fn test_validation() {
-        let v = XenVersion::V4_17;
+        let v = XenOptionTable::V4_17;
         assert!(errors(v, "dom0_mem=4096M,max:4096M").is_empty());
         assert!(errors(v, "dom0_mem=min:1G,max:4G,50%").is_empty());
         assert_eq!(errors(v, "dom0_mem=4GB").len(), 1);
@@ -343,19 +345,25 @@ mod tests {
 
     #[test]
     fn test_version_differences() {
-        let f = check_option(XenVersion::V4_17, &XenOption::parse("llc-coloring=1"));
+        let f = check_option(XenOptionTable::V4_17, &XenOption::parse("llc-coloring=1"));
         assert_eq!(f[0].kind, FindingKind::OtherVersionOnly);
-        let f = check_option(XenVersion::V4_22, &XenOption::parse("cpuid_mask_ecx=0"));
+        let f = check_option(XenOptionTable::V4_22, &XenOption::parse("cpuid_mask_ecx=0"));
         assert_eq!(f[0].kind, FindingKind::OtherVersionOnly);
-        assert_eq!("4.19.1".parse::<XenVersion>().unwrap(), XenVersion::V4_17);
-        assert_eq!("4.22".parse::<XenVersion>().unwrap(), XenVersion::V4_22);
-        assert!("5".parse::<XenVersion>().is_err());
+        assert_eq!(
+            "4.19.1".parse::<XenOptionTable>().unwrap(),
+            XenOptionTable::V4_17
+        );
+        assert_eq!(
+            "4.22".parse::<XenOptionTable>().unwrap(),
+            XenOptionTable::V4_22
+        );
+        assert!("5".parse::<XenOptionTable>().is_err());
     }
 
     #[test]
     fn test_duplicates() {
         let opts = parse_cmdline("smt=1 dom0_mem=min:1G dom0_mem=max:4G smt=0");
-        let f = check_line(XenVersion::V4_17, &opts);
+        let f = check_line(XenOptionTable::V4_17, &opts);
         assert_eq!(f[0][0].kind, FindingKind::Duplicate);
         assert_eq!(f[0][0].severity, Severity::Warning);
         assert_eq!(f[1][0].severity, Severity::Info);

@@ -77,7 +77,7 @@ pub(super) const BOOLEAN_HELP: &str =
     "a boolean: 1/0, on/off, yes/no, true/false or enable/disable";
 
 /// How Xen reads one option's value, in words (`4 GiB`, `false`), when the option is known.
-pub fn describe_value(version: XenVersion, option: &XenOption) -> Option<String> {
+pub fn describe_value(version: XenOptionTable, option: &XenOption) -> Option<String> {
     let params = lookup(version, &option.key);
     let params = if params.is_empty() {
         lookup(version, &option.name)

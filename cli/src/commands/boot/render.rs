@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use grub_cfg::{
     BOOT_VARIABLES, BootConfig, CheckReport, Edit, GrubEnv, Menu, MenuEntry, SourceLine,
-    SourcedOption, UnknownValue, Variable, WriteReport, XenVariable, XenVersion, xen,
+    SourcedOption, UnknownValue, Variable, WriteReport, XenOptionTable, XenVariable, xen,
 };
 use serde::Serialize;
 
@@ -34,7 +34,7 @@ pub struct ShowReport {
     pub notes: Vec<UnknownValue>,
 }
 
-pub fn show(config: &BootConfig, version: XenVersion) -> ShowReport {
+pub fn show(config: &BootConfig, version: XenOptionTable) -> ShowReport {
     let variables: Vec<Variable> = BOOT_VARIABLES.iter().map(|n| config.variable(n)).collect();
     let mut xen_options = Vec::new();
     let mut unknown = Vec::new();
