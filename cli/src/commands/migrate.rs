@@ -1,17 +1,14 @@
 //! `xenadm migrate`, `xenadm migrate-receive` and `xenadm migrate-resume`: live migration,
 //! wire-compatible with `xl migrate` both ways (the work is in [`xen_core::migrate`]).
 
-use std::fs::File;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
-use xen_core::ffi::{LogLevel, SuspendAbi};
+use xen_core::ffi::SuspendAbi;
 use xen_core::migrate::{
-    self, Control, EXIT_MOVED, EXIT_NEEDS_ADMIN, EXIT_ON_SOURCE, Event, Failure, LibxlBackend,
-    Phase, ReceiveOptions, SendOptions, Summary,
+    self, Control, EXIT_MOVED, Event, LibxlBackend, ReceiveOptions, SendOptions,
 };
 
 use crate::error::CliError;
@@ -95,7 +92,7 @@ With --check (the preflight only, nothing moves):
      -s \"\"), or the preflight could not run";
 
 fn parse_abi(text: &str) -> Result<SuspendAbi, String> {
-    SuspendAbi::from_name(text).ok_or_else(|| "neutral, upstream or props".to_string())
+    migrate::parse_suspend_abi(text)
 }
 
 /// `xenadm migrate-receive`: the target side, run by a sender's transport.
@@ -129,14 +126,6 @@ pub struct ResumeArgs {
     pub domain: String,
 }
 
-fn log_level(verbose: u8) -> LogLevel {
-    match verbose {
-        0 => LogLevel::Error,
-        1 => LogLevel::Info,
-        _ => LogLevel::Debug,
-    }
-}
-
 /// Runs `xenadm migrate`.
 pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
     if !args.no_check {
@@ -150,34 +139,14 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
             return Ok(code);
         }
     }
-    // SIGINT and SIGTERM go to a thread that cancels; blocked here before any thread or child
-    // exists, so every thread inherits the mask (the transport child gets a clean one).
-    let mut signals = SigSet::empty();
-    signals.add(Signal::SIGINT);
-    signals.add(Signal::SIGTERM);
-    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)
-        .map_err(|e| CliError::Output(e.into()))?;
     let control = Control::new();
-    let canceller = control.clone();
-    std::thread::spawn(move || {
-        while let Ok(signal) = signals.wait() {
-            if canceller.cancel() {
-                eprintln!("xenadm: {signal}: cancelling; the guest stays on this host");
-            } else {
-                eprintln!("xenadm: {signal}: too late to cancel, the guest is being handed over");
-            }
-        }
-    });
-    let abi = match (args.suspend_abi, std::env::var("XENADM_SUSPEND_ABI")) {
-        (Some(abi), _) => abi,
-        (None, Ok(name)) => parse_abi(&name).map_err(|expected| {
-            CliError::Xen(xen_core::XenError::from(migrate::MigrateError::Config {
-                message: format!("XENADM_SUSPEND_ABI={name:?}: expected {expected}"),
-            }))
-        })?,
-        (None, Err(_)) => SuspendAbi::default(),
-    };
-    let mut backend = LibxlBackend::open(log_level(verbose), abi)?;
+    control
+        .cancel_on_signals(|line| eprintln!("{line}"))
+        .map_err(CliError::Output)?;
+    let env_abi = std::env::var("XENADM_SUSPEND_ABI").ok();
+    let abi = migrate::suspend_abi(args.suspend_abi, env_abi.as_deref())
+        .map_err(xen_core::XenError::from)?;
+    let mut backend = LibxlBackend::open(migrate::log_level(verbose), abi)?;
     let mut options = SendOptions::new(&args.domain, &args.host);
     options.ssh_command = args.ssh.clone();
     options.receive_command = args.receive_command.clone();
@@ -191,17 +160,22 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
         bar.finish_and_clear();
     }
     match result {
+        Ok(summary) if out.json => out.print_json(&summary).map(|()| EXIT_MOVED),
         Ok(summary) => {
-            let target = if args.ssh.as_deref() == Some("") {
-                format!("the target of `{}`", args.host)
-            } else {
-                args.host.clone()
-            };
-            render_summary(&summary, &target, out)?;
+            let target = migrate::target_label(args.ssh.as_deref(), &args.host);
+            out.print(&migrate::summary_text(&summary, &target))?;
+            summary.warnings.iter().for_each(|w| out.warn(w));
             Ok(EXIT_MOVED)
         }
         Err(failure) => {
-            render_failure(&failure, out)?;
+            if out.json {
+                out.print_json(&migrate::failure_json(&failure))?;
+            }
+            let _ = write!(
+                std::io::stderr().lock(),
+                "{}",
+                migrate::failure_text(&failure)
+            );
             Ok(failure.exit_code())
         }
     }
@@ -231,25 +205,8 @@ fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Opt
             let handle = bar.clone();
             (
                 Box::new(move |event: &Event| match event {
-                    Event::Phase { phase } => handle.set_message(phase_text(*phase).to_string()),
-                    Event::Progress(t) => {
-                        let eta = t
-                            .eta_s
-                            .map(|s| format!(", ETA {s:.0} s"))
-                            .unwrap_or_default();
-                        let of = t
-                            .guest_pages
-                            .map(|g| format!(" of {g}"))
-                            .unwrap_or_default();
-                        handle.set_message(format!(
-                            "pass {}: {} pages{of} sent this pass, {} in all, {:.1} MiB at {:.1} MiB/s{eta}",
-                            t.pass,
-                            t.pass_pages,
-                            t.pages,
-                            t.bytes as f64 / f64::from(1 << 20),
-                            t.mib_per_s
-                        ));
-                    }
+                    Event::Phase { phase } => handle.set_message(migrate::phase_text(*phase)),
+                    Event::Progress(t) => handle.set_message(migrate::progress_text(t)),
                     _ => {}
                 }),
                 Some(bar),
@@ -258,7 +215,7 @@ fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Opt
         ProgressMode::Auto => (
             Box::new(|event: &Event| {
                 if let Event::Phase { phase } = event {
-                    eprintln!("migration sender: {}", phase_text(*phase));
+                    eprintln!("migration sender: {}", migrate::phase_text(*phase));
                 }
             }),
             None,
@@ -266,89 +223,14 @@ fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Opt
     }
 }
 
-fn phase_text(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Connecting => "connecting to the receiver",
-        Phase::Header => "sending the config",
-        Phase::Transfer => "transferring memory (the guest keeps running)",
-        Phase::WaitingForTarget => "stream sent; the target is restoring",
-        Phase::Handover => "point of no return: the target starts the guest",
-        Phase::RollingBack => "rolling back: the guest stays here",
-        _ => "working",
-    }
-}
-
-fn render_summary(summary: &Summary, host: &str, out: &Output) -> Result<(), CliError> {
-    if out.json {
-        return out.print_json(summary);
-    }
-    let downtime = summary
-        .downtime_s
-        .map(|d| format!(", downtime {:.0} ms", d * 1000.0))
-        .unwrap_or_default();
-    let passes: Vec<String> = summary.passes.iter().map(u64::to_string).collect();
-    out.print(&format!(
-        "Migration successful: {} moved to {host} in {:.1} s, {:.1} MiB in {} passes (pages {}){downtime}\n",
-        summary.domain,
-        summary.total_s,
-        summary.bytes as f64 / f64::from(1 << 20),
-        summary.passes.len(),
-        passes.join(", "),
-    ))?;
-    for warning in &summary.warnings {
-        out.warn(warning);
-    }
-    Ok(())
-}
-
-fn render_failure(failure: &Failure, out: &Output) -> Result<(), CliError> {
-    if out.json {
-        out.print_json(&serde_json::json!({
-            "domain": failure.domain,
-            "step": failure.step,
-            "error": failure.error.to_string(),
-            "placement": failure.placement,
-            "notes": failure.notes,
-            "fix": failure.fix,
-            "exit_code": failure.exit_code(),
-        }))?;
-    }
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "xenadm: error: {failure}");
-    let mut source = std::error::Error::source(&failure.error);
-    while let Some(cause) = source {
-        let _ = writeln!(stderr, "  caused by: {cause}");
-        source = cause.source();
-    }
-    let _ = writeln!(stderr, "  where: {}", failure.placement_text());
-    for note in &failure.notes {
-        let _ = writeln!(stderr, "  note: {note}");
-    }
-    for fix in &failure.fix {
-        let _ = writeln!(stderr, "  fix: {fix}");
-    }
-    let code = failure.exit_code();
-    debug_assert!(code == EXIT_ON_SOURCE || code == EXIT_NEEDS_ADMIN);
-    Ok(())
-}
-
-/// Runs `xenadm migrate-receive`: stdin is the stream, stdout the answers. Stdout is moved
-/// aside first (fd 1 then points at stderr), so nothing else can write into the protocol.
+/// Runs `xenadm migrate-receive`: stdin is the stream, stdout the answers (moved aside first,
+/// so nothing else can write into the protocol).
 pub fn receive(args: &ReceiveArgs, verbose: u8) -> Result<u8, CliError> {
-    let io_error = |e: nix::Error| CliError::Output(e.into());
-    let input = File::from(nix::unistd::dup(std::io::stdin()).map_err(io_error)?);
-    let mut output = File::from(nix::unistd::dup(std::io::stdout()).map_err(io_error)?);
-    nix::unistd::dup2_stdout(std::io::stderr()).map_err(io_error)?;
+    let (input, mut output) = migrate::receiver_stdio().map_err(CliError::Output)?;
     let _ = (args.no_monitor, args.foreground);
     let mut note = |line: &str| eprintln!("migration target: {line}");
-    let mut backend = LibxlBackend::open(log_level(verbose), SuspendAbi::default())?;
-    let options = {
-        let mut o = ReceiveOptions::default();
-        o.paused = args.paused;
-        o.debug = args.debug;
-        o.lock_path = Some(PathBuf::from(migrate::XL_LOCK_PATH));
-        o
-    };
+    let mut backend = LibxlBackend::open(migrate::log_level(verbose), SuspendAbi::default())?;
+    let options = ReceiveOptions::xl(args.paused, args.debug);
     match migrate::receive(&mut backend, &input, &mut output, &options, &mut note) {
         Ok(_) => Ok(0),
         Err(e) => {
@@ -360,14 +242,9 @@ pub fn receive(args: &ReceiveArgs, verbose: u8) -> Result<u8, CliError> {
 
 /// Runs `xenadm migrate-resume`.
 pub fn resume(args: &ResumeArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
-    let mut backend = LibxlBackend::open(log_level(verbose), SuspendAbi::default())?;
+    let mut backend = LibxlBackend::open(migrate::log_level(verbose), SuspendAbi::default())?;
     let (domid, name, resumed) =
         migrate::resume_on_source(&mut backend, &args.domain).map_err(xen_core::XenError::from)?;
-    let what = if resumed {
-        "resumed"
-    } else {
-        "was not suspended; renamed only"
-    };
-    out.print(&format!("{name} (domain {}): {what}\n", domid.0))?;
+    out.print(&migrate::resume_text(domid, &name, resumed))?;
     Ok(0)
 }

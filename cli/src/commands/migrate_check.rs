@@ -1,6 +1,6 @@
-//! The migration preflight of `xenadm migrate` (logic in `xen_core::preflight`): one table row
-//! per check with its verdict and fix. `--check` runs only the preflight; a migration runs it
-//! first (unless `--no-check`) and refuses before any byte moves when a row fails.
+//! The migration preflight of `xenadm migrate` (logic, table and decisions in
+//! `xen_core::preflight`). `--check` runs only the preflight; a migration runs it first (unless
+//! `--no-check`) and refuses before any byte moves when a row fails.
 //!
 //! `--check` exit codes: 0 the guest can move (every row pass or warn), 1 it cannot (a row
 //! failed), 2 something could not be checked (and nothing failed), or the check itself could
@@ -8,39 +8,33 @@
 
 use std::io::Write as _;
 
-use xen_core::preflight::{self, CheckOptions, PreflightReport, Verdict};
+#[cfg(test)]
+use xen_core::preflight::PreflightReport;
+pub use xen_core::preflight::render_table as render;
+use xen_core::preflight::{self, CheckOptions, EXIT_UNCHECKED, Gate};
 
 use crate::error::CliError;
-use crate::output::{Output, columns};
+use crate::output::Output;
 
-/// `--check`'s exit status when the preflight could not run at all (no such guest, no Xen).
-pub const EXIT_UNCHECKED: u8 = 2;
-
-/// The preflight's options, from `xenadm migrate`'s: xl's `-s` (`None` is ssh, `""` a raw
-/// transport that cannot be probed) and the target's xenadm.
+/// The preflight's options, from `xenadm migrate`'s.
 pub fn options(domain: &str, host: &str, ssh: Option<&str>, remote_xenadm: &str) -> CheckOptions {
-    let mut options = CheckOptions::new(domain, host);
-    options.ssh = match ssh {
-        None => Some("ssh".to_owned()),
-        Some("") => None,
-        Some(ssh) => Some(ssh.to_owned()),
-    };
-    options.remote_xenadm = remote_xenadm.to_owned();
-    options
+    CheckOptions::for_migration(domain, host, ssh, remote_xenadm)
 }
 
 /// Runs the preflight for `xenadm migrate`. With `check_only` (`--check`) it prints the table
-/// (or `--json`) on stdout and returns the exit status to end with: 0 can move, 1 cannot, 2
-/// not fully checked. Before a migration it returns `None` to go on, after printing the table
-/// on stderr when a row is not a pass (unless `-q`), or `Some(1)` to refuse: a row failed, or
-/// the preflight itself could not run (nothing was sent: the guest runs here as before).
+/// (or `--json`) on stdout and returns the exit status to end with. Before a migration it
+/// returns `None` to go on (after showing a table that is not all pass, unless `-q`), or
+/// `Some(1)` to refuse: a row failed, or the preflight itself could not run.
 pub fn run(options: &CheckOptions, check_only: bool, out: &Output) -> Result<Option<u8>, CliError> {
-    let domain = &options.domain;
     let report = match preflight::check(options) {
         Ok(report) => report,
         Err(err) => {
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "xenadm: error: cannot check {domain}: {err}");
+            let _ = writeln!(
+                stderr,
+                "xenadm: error: cannot check {}: {err}",
+                options.domain
+            );
             for cause in crate::error::causes(&err) {
                 let _ = writeln!(stderr, "  caused by: {cause}");
             }
@@ -61,73 +55,19 @@ pub fn run(options: &CheckOptions, check_only: bool, out: &Output) -> Result<Opt
         }
         return Ok(Some(report.verdict.exit_code()));
     }
-    let mut stderr = std::io::stderr().lock();
-    if report.verdict == Verdict::Fail {
-        let _ = write!(stderr, "{}", render(&report));
-        let _ = writeln!(
-            stderr,
-            "xenadm: migration of {domain} refused by the preflight: nothing was sent, it runs here as before; fix the FAIL rows (or override with --no-check)"
-        );
-        return Ok(Some(1));
-    }
-    if report.verdict != Verdict::Pass && !out.quiet() {
-        let _ = write!(stderr, "{}", render(&report));
-    }
-    Ok(None)
-}
-
-/// The table: a headline with the overall verdict, one row per check, each non-pass row
-/// followed by its fix.
-pub fn render(report: &PreflightReport) -> String {
-    let failing = report
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .count();
-    let unchecked = report
-        .rows
-        .iter()
-        .filter(|r| r.verdict == Verdict::Unchecked)
-        .count();
-    let summary = match report.verdict {
-        Verdict::Pass => "can move".to_owned(),
-        Verdict::Warn => "can move, read the warnings".to_owned(),
-        Verdict::Fail => format!(
-            "must not move: {failing} check{} failed",
-            if failing == 1 { "" } else { "s" }
-        ),
-        Verdict::Unchecked => format!(
-            "not fully checked: {unchecked} check{} could not be made",
-            if unchecked == 1 { "" } else { "s" }
-        ),
-    };
-    let mut text = format!(
-        "Preflight of {} -> {}: {} ({summary})\n",
-        report.guest,
-        report.target,
-        report.verdict.label()
-    );
-    let mut rows = vec![vec![
-        "CHECK".to_owned(),
-        "VERDICT".to_owned(),
-        "DETAIL".to_owned(),
-    ]];
-    for row in &report.rows {
-        rows.push(vec![
-            row.name.clone(),
-            row.verdict.label().to_owned(),
-            row.detail.clone(),
-        ]);
-        if !row.fix.is_empty() {
-            rows.push(vec![
-                String::new(),
-                String::new(),
-                format!("fix: {}", row.fix),
-            ]);
+    match Gate::of(&report, &options.domain) {
+        Gate::Refuse { text } => {
+            let _ = write!(std::io::stderr().lock(), "{text}");
+            Ok(Some(1))
         }
+        Gate::Proceed { show } => {
+            if let Some(table) = show.filter(|_| !out.quiet()) {
+                let _ = write!(std::io::stderr().lock(), "{table}");
+            }
+            Ok(None)
+        }
+        _ => Ok(Some(1)),
     }
-    text.push_str(&columns(&rows));
-    text
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! | `backend` | [`MigrationBackend`] and the real [`LibxlBackend`] |
 //! | `fake` | [`FakeHost`], an in-memory host for protocol tests |
 //! | `outcome` | where the guest is after a failure, exit codes, the fix |
+//! | `render` | the texts the commands print (phases, progress, summary, failure) |
 //!
 //! The sender goes beyond xl where xl leaves the administrator alone: it resumes the guest
 //! only when it really is suspended (xl resumes blindly), closes the transport first so the
@@ -64,6 +65,7 @@ mod progress;
 pub mod protocol;
 mod pump;
 mod receiver;
+mod render;
 mod rune;
 mod sender;
 mod transport;
@@ -76,7 +78,13 @@ pub use fake::{
 pub use outcome::{EXIT_MOVED, EXIT_NEEDS_ADMIN, EXIT_ON_SOURCE, Failure, Placement, SendResult};
 pub use progress::{Event, Phase, ProgressSink, Summary, Transfer};
 pub use pump::pump;
-pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive};
+pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive, receiver_stdio};
+#[cfg(feature = "serde")]
+pub use render::failure_json;
+pub use render::{
+    SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_suspend_abi, phase_text,
+    progress_text, resume_text, summary_text, suspend_abi, target_label,
+};
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 pub use sender::{Prepared, SendOptions, prepare, resume_on_source, send, send_over};
 pub use transport::{Breaker, Control, Transport};

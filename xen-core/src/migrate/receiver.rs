@@ -37,6 +37,17 @@ pub struct ReceiveOptions {
     pub lock_path: Option<PathBuf>,
 }
 
+impl ReceiveOptions {
+    /// `xl migrate-receive`'s: `-p`, `-d`, and xl's lock.
+    pub fn xl(paused: bool, debug: bool) -> ReceiveOptions {
+        ReceiveOptions {
+            paused,
+            debug,
+            lock_path: Some(PathBuf::from(XL_LOCK_PATH)),
+        }
+    }
+}
+
 /// A guest received and started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -159,4 +170,14 @@ impl XlLock {
             }
         }
     }
+}
+
+/// The receiver's descriptors as xl sets them up: the stream (a duplicate of stdin) and the
+/// acknowledgement channel (a duplicate of stdout); fd 1 then points at stderr, so nothing
+/// else in the process can write into the protocol.
+pub fn receiver_stdio() -> std::io::Result<(File, File)> {
+    let input = File::from(nix::unistd::dup(std::io::stdin())?);
+    let output = File::from(nix::unistd::dup(std::io::stdout())?);
+    nix::unistd::dup2_stdout(std::io::stderr())?;
+    Ok((input, output))
 }

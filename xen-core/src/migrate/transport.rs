@@ -201,3 +201,27 @@ impl Control {
         true
     }
 }
+
+impl Control {
+    /// Makes SIGINT and SIGTERM cancel this migration: blocks both in the calling thread
+    /// (call it before any other thread or child exists, so every thread inherits the mask)
+    /// and waits for them on a thread of its own, which calls `notify` with
+    /// [`super::render::cancel_text`].
+    pub fn cancel_on_signals(&self, notify: impl Fn(&str) + Send + 'static) -> std::io::Result<()> {
+        use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+        let mut signals = SigSet::empty();
+        signals.add(Signal::SIGINT);
+        signals.add(Signal::SIGTERM);
+        pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&signals), None)?;
+        let canceller = self.clone();
+        std::thread::Builder::new()
+            .name("migrate-signals".to_string())
+            .spawn(move || {
+                while let Ok(signal) = signals.wait() {
+                    let took_effect = canceller.cancel();
+                    notify(&super::render::cancel_text(signal.as_str(), took_effect));
+                }
+            })?;
+        Ok(())
+    }
+}

@@ -47,6 +47,7 @@ mod cpu;
 mod evaluate;
 mod facts;
 mod local;
+mod render;
 pub mod stock;
 mod transport;
 
@@ -58,6 +59,7 @@ pub use facts::{
     TargetDomain, TargetFacts,
 };
 pub use local::{LocalXen, guest_from_config_json, hostname, local_bridges, path_size};
+pub use render::{EXIT_UNCHECKED, Gate, render_table};
 pub use transport::{RemoteOutput, SshTransport, Transport};
 
 use crate::XenError;

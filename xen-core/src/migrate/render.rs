@@ -1,0 +1,215 @@
+//! The migration as the administrator reads it: phase lines, the progress line, the summary,
+//! a failure with where the guest is and the fix, and the small decisions the commands make
+//! (log level, suspend ABI, the target's label). The CLI parses, calls and prints these.
+
+use std::fmt::Write as _;
+
+use super::error::MigrateError;
+use super::outcome::Failure;
+use super::progress::{Phase, Summary, Transfer};
+use crate::ffi::{LogLevel, SuspendAbi};
+use crate::host::DomId;
+
+/// The message of a bad suspend ABI name.
+pub const SUSPEND_ABI_NAMES: &str = "neutral, upstream or props";
+
+/// The log level of libxl's messages for `-v` given `verbose` times.
+pub fn log_level(verbose: u8) -> LogLevel {
+    match verbose {
+        0 => LogLevel::Error,
+        1 => LogLevel::Info,
+        _ => LogLevel::Debug,
+    }
+}
+
+/// Parses a suspend ABI name, with [`SUSPEND_ABI_NAMES`] as the error.
+pub fn parse_suspend_abi(name: &str) -> Result<SuspendAbi, String> {
+    SuspendAbi::from_name(name).ok_or_else(|| SUSPEND_ABI_NAMES.to_string())
+}
+
+/// The suspend ABI: the option's, else `$XENADM_SUSPEND_ABI`'s (`env`), else the default.
+pub fn suspend_abi(
+    option: Option<SuspendAbi>,
+    env: Option<&str>,
+) -> Result<SuspendAbi, MigrateError> {
+    match (option, env) {
+        (Some(abi), _) => Ok(abi),
+        (None, Some(name)) => parse_suspend_abi(name).map_err(|expected| MigrateError::Config {
+            message: format!("XENADM_SUSPEND_ABI={name:?}: expected {expected}"),
+        }),
+        (None, None) => Ok(SuspendAbi::default()),
+    }
+}
+
+/// How the target is named in the summary: the host, or for `-s ""` the transport command.
+pub fn target_label(ssh: Option<&str>, host: &str) -> String {
+    if ssh == Some("") {
+        format!("the target of `{host}`")
+    } else {
+        host.to_string()
+    }
+}
+
+/// A phase, as a line of the sender's progress.
+pub fn phase_text(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Connecting => "connecting to the receiver",
+        Phase::Header => "sending the config",
+        Phase::Transfer => "transferring memory (the guest keeps running)",
+        Phase::WaitingForTarget => "stream sent; the target is restoring",
+        Phase::Handover => "point of no return: the target starts the guest",
+        Phase::RollingBack => "rolling back: the guest stays here",
+    }
+}
+
+/// The progress bar's message for the transfer so far.
+pub fn progress_text(t: &Transfer) -> String {
+    let eta = t
+        .eta_s
+        .map(|s| format!(", ETA {s:.0} s"))
+        .unwrap_or_default();
+    let of = t
+        .guest_pages
+        .map(|g| format!(" of {g}"))
+        .unwrap_or_default();
+    format!(
+        "pass {}: {} pages{of} sent this pass, {} in all, {:.1} MiB at {:.1} MiB/s{eta}",
+        t.pass,
+        t.pass_pages,
+        t.pages,
+        t.bytes as f64 / f64::from(1 << 20),
+        t.mib_per_s
+    )
+}
+
+/// The line printed after a successful migration to `target` ([`target_label`]).
+pub fn summary_text(summary: &Summary, target: &str) -> String {
+    let downtime = summary
+        .downtime_s
+        .map(|d| format!(", downtime {:.0} ms", d * 1000.0))
+        .unwrap_or_default();
+    let passes: Vec<String> = summary.passes.iter().map(u64::to_string).collect();
+    format!(
+        "Migration successful: {} moved to {target} in {:.1} s, {:.1} MiB in {} passes (pages {}){downtime}\n",
+        summary.domain,
+        summary.total_s,
+        summary.bytes as f64 / f64::from(1 << 20),
+        summary.passes.len(),
+        passes.join(", "),
+    )
+}
+
+/// A failure for stderr: the error and its causes, where the guest is, notes and fixes.
+pub fn failure_text(failure: &Failure) -> String {
+    let mut text = format!("xenadm: error: {failure}\n");
+    let mut source = std::error::Error::source(&failure.error);
+    while let Some(cause) = source {
+        let _ = writeln!(text, "  caused by: {cause}");
+        source = cause.source();
+    }
+    let _ = writeln!(text, "  where: {}", failure.placement_text());
+    for note in &failure.notes {
+        let _ = writeln!(text, "  note: {note}");
+    }
+    for fix in &failure.fix {
+        let _ = writeln!(text, "  fix: {fix}");
+    }
+    text
+}
+
+/// A failure for `--json`.
+#[cfg(feature = "serde")]
+pub fn failure_json(failure: &Failure) -> serde_json::Value {
+    serde_json::json!({
+        "domain": failure.domain,
+        "step": failure.step,
+        "error": failure.error.to_string(),
+        "placement": failure.placement,
+        "notes": failure.notes,
+        "fix": failure.fix,
+        "exit_code": failure.exit_code(),
+    })
+}
+
+/// The line `xenadm migrate-resume` prints.
+pub fn resume_text(domid: DomId, name: &str, resumed: bool) -> String {
+    let what = if resumed {
+        "resumed"
+    } else {
+        "was not suspended; renamed only"
+    };
+    format!("{name} (domain {}): {what}\n", domid.0)
+}
+
+/// Cancel messages for SIGINT/SIGTERM: whether the cancel took effect.
+pub fn cancel_text(signal: &str, took_effect: bool) -> String {
+    if took_effect {
+        format!("xenadm: {signal}: cancelling; the guest stays on this host")
+    } else {
+        format!("xenadm: {signal}: too late to cancel, the guest is being handed over")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::{Placement, Step};
+
+    #[test]
+    fn texts_are_stable() {
+        let mut summary = Summary {
+            domain: "g1".into(),
+            source_domid: 3,
+            total_s: 12.34,
+            bytes: 3 << 20,
+            passes: vec![100, 7],
+            downtime_s: Some(0.25),
+            warnings: Vec::new(),
+        };
+        assert_eq!(
+            summary_text(&summary, &target_label(None, "hostb")),
+            "Migration successful: g1 moved to hostb in 12.3 s, 3.0 MiB in 2 passes (pages 100, 7), downtime 250 ms\n"
+        );
+        summary.downtime_s = None;
+        assert!(
+            summary_text(&summary, &target_label(Some(""), "nc b 1"))
+                .contains("moved to the target of `nc b 1` in")
+        );
+        let failure = Failure {
+            domain: "g1".into(),
+            step: Step::Ready,
+            error: MigrateError::Cancelled,
+            placement: Placement::RunningOnSource,
+            fix: vec!["xl destroy g1--incoming".into()],
+            notes: vec!["n".into()],
+        };
+        let text = failure_text(&failure);
+        assert!(
+            text.starts_with("xenadm: error: migration of g1 failed at"),
+            "{text}"
+        );
+        assert!(text.contains("\n  where: g1 is still running on this host (the source)\n  note: n\n  fix: xl destroy g1--incoming\n"));
+        assert_eq!(
+            resume_text(DomId(4), "g1", true),
+            "g1 (domain 4): resumed\n"
+        );
+    }
+
+    #[test]
+    fn abi_and_levels() {
+        assert_eq!(suspend_abi(None, None).unwrap(), SuspendAbi::default());
+        assert_eq!(suspend_abi(None, Some("suse")).unwrap(), SuspendAbi::Props);
+        assert_eq!(
+            suspend_abi(Some(SuspendAbi::Upstream), Some("x")).unwrap(),
+            SuspendAbi::Upstream
+        );
+        assert!(
+            suspend_abi(None, Some("x"))
+                .unwrap_err()
+                .to_string()
+                .contains("expected neutral, upstream or props")
+        );
+        assert_eq!(log_level(0), LogLevel::Error);
+        assert_eq!(log_level(7), LogLevel::Debug);
+    }
+}
