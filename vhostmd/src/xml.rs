@@ -1,10 +1,16 @@
-//! A small, total XML parser: enough of XML 1.0 for vhostmd configurations and metrics
-//! documents (elements, attributes, text, the five predefined entities, character references,
-//! CDATA, comments, processing instructions and a DOCTYPE whose internal subset is skipped).
+//! The XML 1.0 reader for vhostmd configurations and metrics documents: quick-xml's events
+//! (elements, attributes, text, references, CDATA, comments, processing instructions, a
+//! DOCTYPE whose internal subset is skipped) built into a small tree.
 //!
-//! It checks well-formedness as libxml2 does for these documents (matching tags, one root,
-//! no stray `&` or `<`, UTF-8, allowed characters) and never recurses, so any input gives a
-//! tree or a located error in bounded time and memory.
+//! On top of quick-xml it checks well-formedness as libxml2 does for these documents
+//! (matching tags, one root, names, no stray `&` or `<`, UTF-8, allowed characters, bounded
+//! depth), with the byte offset of every problem, and never recurses, so any input gives a
+//! tree or a located error in bounded time and memory. The DTD checks of the configuration
+//! are in `config_parse`.
+
+use quick_xml::Reader;
+use quick_xml::events::attributes::{AttrError, Attribute};
+use quick_xml::events::{BytesStart, Event};
 
 use crate::error::XmlProblem;
 
@@ -102,11 +108,13 @@ pub(crate) fn parse(input: &[u8]) -> XmlResult<Document> {
     if let Some((i, _)) = text.char_indices().find(|&(_, c)| !is_xml_char(c)) {
         return Err((i, XmlProblem::BadCharacter));
     }
-    Parser {
-        s: text,
-        pos: text.strip_prefix('\u{feff}').map_or(0, |_| 3),
+    TreeBuilder {
+        text,
+        doctype: None,
+        root: None,
+        stack: Vec::new(),
     }
-    .document()
+    .build()
 }
 
 pub(crate) fn is_xml_char(c: char) -> bool {
@@ -121,287 +129,473 @@ fn is_name_char(c: char) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == '-' || c == '.'
 }
 
-struct Parser<'a> {
-    s: &'a str,
-    pos: usize,
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-impl<'a> Parser<'a> {
-    fn rest(&self) -> &'a str {
-        &self.s[self.pos..]
+/// The length of the name at the start of `s`: `Ok(0)` when `s` is empty, `Err(())` when it
+/// starts with a character no name starts with.
+fn name_len(s: &str) -> Result<usize, ()> {
+    match s.chars().next() {
+        None => Ok(0),
+        Some(c) if is_name_start(c) => Ok(s.find(|c| !is_name_char(c)).unwrap_or(s.len())),
+        Some(_) => Err(()),
+    }
+}
+
+/// Builds the tree from quick-xml's events, adding the checks quick-xml leaves to its user
+/// (names, the single root, depth, references, `<` in attribute values, text outside the
+/// root) with the byte offset of each problem.
+struct TreeBuilder<'a> {
+    /// The whole document (quick-xml reads it after any BOM; events borrow from it).
+    text: &'a str,
+    doctype: Option<(String, usize)>,
+    root: Option<Element>,
+    stack: Vec<Element>,
+}
+
+impl<'a> TreeBuilder<'a> {
+    /// Where `part`, a slice of the document, starts in it.
+    fn offset_of(&self, part: &str) -> usize {
+        part.as_ptr()
+            .addr()
+            .saturating_sub(self.text.as_ptr().addr())
     }
 
-    fn err<T>(&self, problem: XmlProblem) -> XmlResult<T> {
-        Err((self.pos, problem))
-    }
-
-    fn skip_ws(&mut self) -> usize {
-        let rest = self.rest();
-        let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-        self.pos += n;
-        n
-    }
-
-    /// Moves past `end`, which must occur; else the text ends inside `inside`.
-    fn skip_past(&mut self, end: &str, inside: &'static str) -> XmlResult<&'a str> {
-        match self.rest().find(end) {
-            Some(i) => {
-                let body = &self.rest()[..i];
-                self.pos += i + end.len();
-                Ok(body)
-            }
-            None => {
-                self.pos = self.s.len();
-                self.err(XmlProblem::UnexpectedEnd { inside })
-            }
+    fn build(mut self) -> XmlResult<Document> {
+        let base = self.text.strip_prefix('\u{feff}').map_or(0, |_| 3);
+        let body = self.text.get(base..).unwrap_or_default();
+        if body.starts_with('\u{feff}') {
+            // quick-xml would drop this one too, as a byte order mark; it is text before the
+            // root.
+            return Err((base, XmlProblem::OutsideRoot));
         }
-    }
-
-    fn name(&mut self) -> XmlResult<String> {
-        let rest = self.rest();
-        let mut chars = rest.char_indices();
-        match chars.next() {
-            Some((_, c)) if is_name_start(c) => {}
-            Some(_) => return self.err(XmlProblem::Expected { expected: "a name" }),
-            None => return self.err(XmlProblem::UnexpectedEnd { inside: "a tag" }),
-        }
-        let len = chars
-            .find(|&(_, c)| !is_name_char(c))
-            .map_or(rest.len(), |(i, _)| i);
-        self.pos += len;
-        Ok(rest[..len].to_string())
-    }
-
-    fn document(mut self) -> XmlResult<Document> {
-        let mut doctype = None;
-        let mut root: Option<Element> = None;
-        let mut stack: Vec<Element> = Vec::new();
-        while self.pos < self.s.len() {
-            let rest = self.rest();
-            let start = self.pos;
-            if rest.starts_with("<?") {
-                self.skip_past("?>", "a processing instruction")?;
-            } else if rest.starts_with("<!--") {
-                self.pos += 4;
-                self.skip_past("-->", "a comment")?;
-            } else if rest.starts_with("<![CDATA[") {
-                if stack.is_empty() {
-                    return self.err(XmlProblem::OutsideRoot);
+        let mut reader = Reader::from_str(body);
+        let config = reader.config_mut();
+        // The tree's own checks name the offending tag with its offset.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        config.trim_markup_names_in_closing_tags = false;
+        // A lone `&` comes as text, so that outside the root it is text outside the root.
+        config.allow_dangling_amp = true;
+        loop {
+            let start = base + usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(e) => {
+                    let at = base + usize::try_from(reader.error_position()).unwrap_or(0);
+                    return Err(self
+                        .markup_start(start)
+                        .unwrap_or_else(|| self.reader_error(&e, start, at)));
                 }
-                self.pos += 9;
-                let body = self.skip_past("]]>", "a CDATA section")?;
-                push_text(&mut stack, body.to_string(), start);
-            } else if rest.starts_with("<!DOCTYPE") {
-                if root.is_some() || !stack.is_empty() || doctype.is_some() {
-                    return self.err(XmlProblem::Expected {
-                        expected: "the DOCTYPE before the root element",
-                    });
-                }
-                self.pos += 9;
-                if self.skip_ws() == 0 {
-                    return self.err(XmlProblem::Expected {
-                        expected: "a space after <!DOCTYPE",
-                    });
-                }
-                let name_at = self.pos;
-                let name = self.name()?;
-                self.skip_doctype_rest()?;
-                doctype = Some((name, name_at));
-            } else if rest.starts_with("</") {
-                self.pos += 2;
-                let name = self.name()?;
-                self.skip_ws();
-                if !self.rest().starts_with('>') {
-                    return self.err(XmlProblem::Expected { expected: "`>`" });
-                }
-                self.pos += 1;
-                let Some(open) = stack.pop() else {
-                    return Err((start, XmlProblem::UnmatchedEndTag { found: name }));
-                };
-                if open.name != name {
-                    return Err((
-                        start,
-                        XmlProblem::MismatchedEndTag {
-                            open: open.name,
-                            found: name,
-                        },
-                    ));
-                }
-                close(&mut stack, &mut root, open);
-            } else if rest.starts_with('<') {
-                if stack.is_empty() && root.is_some() {
-                    return self.err(XmlProblem::OutsideRoot);
-                }
-                if stack.len() >= MAX_DEPTH {
-                    return self.err(XmlProblem::TooDeep { limit: MAX_DEPTH });
-                }
-                self.pos += 1;
-                let (element, empty) = self.start_tag(start)?;
-                if empty {
-                    if stack.is_empty() {
-                        root = Some(element);
-                    } else {
-                        close(&mut stack, &mut root, element);
+            };
+            match event {
+                Event::Eof => break,
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+                Event::CData(body) => {
+                    if self.stack.is_empty() {
+                        return Err((start, XmlProblem::OutsideRoot));
                     }
-                } else {
-                    stack.push(element);
+                    let body = body.to_string();
+                    self.push_text(body, start);
                 }
-            } else {
-                let len = rest.find('<').unwrap_or(rest.len());
-                let raw = &rest[..len];
-                if stack.is_empty() {
-                    if let Some(i) = raw.find(|c: char| !matches!(c, ' ' | '\t' | '\r' | '\n')) {
-                        return Err((start + i, XmlProblem::OutsideRoot));
+                Event::DocType(content) => self.doctype(&content, start)?,
+                Event::Start(tag) => {
+                    let element = self.start_tag(&tag, start)?;
+                    self.stack.push(element);
+                }
+                Event::Empty(tag) => {
+                    let element = self.start_tag(&tag, start)?;
+                    self.close(element);
+                }
+                Event::End(tag) => self.end_tag(tag.as_ref(), start)?,
+                Event::Text(raw) => self.text(&raw, start)?,
+                Event::GeneralRef(name) => {
+                    if self.stack.is_empty() {
+                        return Err((start, XmlProblem::OutsideRoot));
                     }
-                    self.pos += len;
-                    continue;
+                    let c = reference(&name).ok_or((start, XmlProblem::BadReference))?;
+                    self.push_text(c.to_string(), start);
                 }
-                if let Some(i) = raw.find("]]>") {
-                    return Err((start + i, XmlProblem::CdataEndInText));
-                }
-                let text = decode(raw, start)?;
-                self.pos += len;
-                push_text(&mut stack, text, start);
             }
         }
-        if !stack.is_empty() {
+        let end = self.text.len();
+        if !self.stack.is_empty() {
             return Err((
-                self.s.len(),
+                end,
                 XmlProblem::UnexpectedEnd {
                     inside: "an open element",
                 },
             ));
         }
-        match root {
-            Some(root) => Ok(Document { doctype, root }),
-            None => Err((self.s.len(), XmlProblem::NoRoot)),
+        match self.root {
+            Some(root) => Ok(Document {
+                doctype: self.doctype,
+                root,
+            }),
+            None => Err((end, XmlProblem::NoRoot)),
         }
     }
 
-    /// After the DOCTYPE name: external id and internal subset, up to the closing `>`.
-    fn skip_doctype_rest(&mut self) -> XmlResult<()> {
-        let mut in_subset = false;
-        loop {
-            let Some(c) = self.rest().chars().next() else {
-                return self.err(XmlProblem::UnexpectedEnd {
-                    inside: "the DOCTYPE",
-                });
-            };
-            match c {
-                '"' | '\'' => {
-                    self.pos += 1;
-                    let quote = if c == '"' { "\"" } else { "'" };
-                    self.skip_past(quote, "a quoted DOCTYPE value")?;
-                }
-                '[' if !in_subset => {
-                    in_subset = true;
-                    self.pos += 1;
-                }
-                ']' if in_subset => {
-                    in_subset = false;
-                    self.pos += 1;
-                }
-                '<' if in_subset && self.rest().starts_with("<!--") => {
-                    self.pos += 4;
-                    self.skip_past("-->", "a comment")?;
-                }
-                '>' if !in_subset => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => self.pos += c.len_utf8(),
+    /// What is wrong with the start of the markup at `start` whatever follows (quick-xml reads
+    /// a construct to its end before it reports one, the tree's own checks come first).
+    fn markup_start(&self, start: usize) -> Option<(usize, XmlProblem)> {
+        let markup = self.text.get(start..)?;
+        let expected_name = |at| Some((at, XmlProblem::Expected { expected: "a name" }));
+        if markup.starts_with("<![CDATA[") {
+            return self
+                .stack
+                .is_empty()
+                .then_some((start, XmlProblem::OutsideRoot));
+        }
+        if let Some(doctype) = markup.strip_prefix("<!DOCTYPE") {
+            if self.root.is_some() || !self.stack.is_empty() || self.doctype.is_some() {
+                return Some((
+                    start,
+                    XmlProblem::Expected {
+                        expected: "the DOCTYPE before the root element",
+                    },
+                ));
             }
+            return (!doctype.starts_with(is_space)).then_some((
+                start + 9,
+                XmlProblem::Expected {
+                    expected: "a space after <!DOCTYPE",
+                },
+            ));
+        }
+        if markup.starts_with("<!--") || markup.starts_with("<?") {
+            return None;
+        }
+        if let Some(end_tag) = markup.strip_prefix("</") {
+            return match name_len(end_tag) {
+                _ if end_tag.is_empty() => None,
+                Ok(len) if len > 0 => {
+                    let after = &end_tag[len..];
+                    let rest = after.trim_start_matches(is_space);
+                    (!rest.starts_with('>')).then_some((
+                        start + 2 + len + (after.len() - rest.len()),
+                        XmlProblem::Expected { expected: "`>`" },
+                    ))
+                }
+                _ => expected_name(start + 2),
+            };
+        }
+        let tag = markup.strip_prefix('<').filter(|tag| !tag.is_empty())?;
+        if self.stack.is_empty() && self.root.is_some() {
+            return Some((start, XmlProblem::OutsideRoot));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Some((start, XmlProblem::TooDeep { limit: MAX_DEPTH }));
+        }
+        match name_len(tag) {
+            Ok(len) if len > 0 => {
+                let after = &tag[len..];
+                (!after.is_empty()
+                    && !after.starts_with(is_space)
+                    && !after.starts_with('>')
+                    && !after.starts_with("/>"))
+                .then_some((
+                    start + 1 + len,
+                    XmlProblem::Expected {
+                        expected: "a space, `>` or `/>`",
+                    },
+                ))
+            }
+            _ => expected_name(start + 1),
         }
     }
 
-    /// After `<`: name, attributes, `>` or `/>`. Returns the element and whether it was empty.
-    fn start_tag(&mut self, start: usize) -> XmlResult<(Element, bool)> {
-        let name = self.name()?;
+    /// A quick-xml error as a located problem: `start` is where the event began, `at` where
+    /// quick-xml places the error.
+    fn reader_error(&self, e: &quick_xml::Error, start: usize, at: usize) -> (usize, XmlProblem) {
+        use quick_xml::errors::{IllFormedError, SyntaxError};
+        let end = self.text.len();
+        let unexpected_end = |inside| (end, XmlProblem::UnexpectedEnd { inside });
+        match e {
+            quick_xml::Error::Syntax(syntax) => match syntax {
+                SyntaxError::InvalidBangMarkup => {
+                    (start + 1, XmlProblem::Expected { expected: "a name" })
+                }
+                SyntaxError::UnclosedPI | SyntaxError::UnclosedXmlDecl => {
+                    unexpected_end("a processing instruction")
+                }
+                SyntaxError::UnclosedComment => unexpected_end("a comment"),
+                SyntaxError::UnclosedDoctype => unexpected_end("the DOCTYPE"),
+                SyntaxError::UnclosedCData => unexpected_end("a CDATA section"),
+                SyntaxError::UnclosedTag => unexpected_end("a tag"),
+                SyntaxError::UnclosedSingleQuotedAttributeValue
+                | SyntaxError::UnclosedDoubleQuotedAttributeValue => {
+                    unexpected_end("an attribute value")
+                }
+            },
+            quick_xml::Error::IllFormed(IllFormedError::MissingDoctypeName) => (
+                start + 9,
+                XmlProblem::Expected {
+                    expected: "a space after <!DOCTYPE",
+                },
+            ),
+            quick_xml::Error::IllFormed(IllFormedError::UnclosedReference)
+            | quick_xml::Error::Escape(_) => (at, XmlProblem::BadReference),
+            quick_xml::Error::Encoding(_) => (at, XmlProblem::BadCharacter),
+            _ => (
+                at,
+                XmlProblem::Expected {
+                    expected: "well-formed XML",
+                },
+            ),
+        }
+    }
+
+    /// `<!DOCTYPE name ...>`: before the root, once, with a space and a name.
+    fn doctype(&mut self, content: &str, start: usize) -> XmlResult<()> {
+        if !self
+            .text
+            .get(start..)
+            .is_some_and(|m| m.starts_with("<!DOCTYPE"))
+        {
+            // quick-xml also takes HTML's lower-case `<!doctype`; XML does not.
+            return Err((start + 1, XmlProblem::Expected { expected: "a name" }));
+        }
+        if self.root.is_some() || !self.stack.is_empty() || self.doctype.is_some() {
+            return Err((
+                start,
+                XmlProblem::Expected {
+                    expected: "the DOCTYPE before the root element",
+                },
+            ));
+        }
+        let name_at = self.offset_of(content);
+        if name_at == start + 9 {
+            return Err((
+                name_at,
+                XmlProblem::Expected {
+                    expected: "a space after <!DOCTYPE",
+                },
+            ));
+        }
+        match name_len(content) {
+            Ok(len) if len > 0 => {
+                self.doctype = Some((content[..len].to_string(), name_at));
+                Ok(())
+            }
+            _ => Err((name_at, XmlProblem::Expected { expected: "a name" })),
+        }
+    }
+
+    /// A start or empty-element tag: one root, bounded depth, a name, attributes.
+    fn start_tag(&self, tag: &BytesStart<'_>, start: usize) -> XmlResult<Element> {
+        if self.stack.is_empty() && self.root.is_some() {
+            return Err((start, XmlProblem::OutsideRoot));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err((start, XmlProblem::TooDeep { limit: MAX_DEPTH }));
+        }
+        let raw: &str = tag.as_ref();
+        let name = match name_len(raw) {
+            Ok(len) if len > 0 => &raw[..len],
+            _ => {
+                return Err((start + 1, XmlProblem::Expected { expected: "a name" }));
+            }
+        };
+        if raw[name.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| !is_space(c))
+        {
+            return Err((
+                start + 1 + name.len(),
+                XmlProblem::Expected {
+                    expected: "a space, `>` or `/>`",
+                },
+            ));
+        }
         let mut element = Element {
-            name,
+            name: name.to_string(),
             attrs: Vec::new(),
             children: Vec::new(),
             offset: start,
         };
-        loop {
-            let had_space = self.skip_ws() > 0;
-            let rest = self.rest();
-            if rest.starts_with("/>") {
-                self.pos += 2;
-                return Ok((element, true));
+        let tag_end = self.offset_of(tag.as_ref()) + tag.as_ref().len();
+        let mut attributes = tag.attributes();
+        attributes.with_checks(true);
+        for attribute in attributes {
+            let attribute = attribute.map_err(|e| attribute_error(&e, raw, start + 1))?;
+            element.attrs.push(self.attribute(&attribute, tag_end)?);
+        }
+        Ok(element)
+    }
+
+    /// One attribute: a name, a value without `<` and with valid references, then a space or
+    /// the end of the tag.
+    fn attribute(&self, attribute: &Attribute<'_>, tag_end: usize) -> XmlResult<Attr> {
+        let key = attribute.key.as_ref();
+        let raw_value = attribute.value.as_ref();
+        let value_at = self.offset_of(raw_value);
+        // The key ends before the blanks, `=` and blanks in front of the opening quote.
+        let before_value = self
+            .text
+            .get(..value_at.saturating_sub(1))
+            .unwrap_or_default()
+            .trim_end_matches(is_space)
+            .strip_suffix('=')
+            .unwrap_or_default()
+            .trim_end_matches(is_space);
+        let at = before_value.len().saturating_sub(key.len());
+        match name_len(key) {
+            Ok(len) if len == key.len() && len > 0 => {}
+            Ok(len) if len > 0 => {
+                return Err((
+                    at + len,
+                    XmlProblem::Expected {
+                        expected: "`=` after the attribute name",
+                    },
+                ));
             }
-            if rest.starts_with('>') {
-                self.pos += 1;
-                return Ok((element, false));
+            Ok(_) | Err(()) => {
+                return Err((at, XmlProblem::Expected { expected: "a name" }));
             }
-            if rest.is_empty() {
-                return self.err(XmlProblem::UnexpectedEnd { inside: "a tag" });
-            }
-            if !had_space {
-                return self.err(XmlProblem::Expected {
+        }
+        // After the closing quote: a space or the end of the tag.
+        let after = value_at + raw_value.len() + 1;
+        if after < tag_end
+            && !self
+                .text
+                .get(after..)
+                .is_some_and(|t| t.starts_with(is_space))
+        {
+            return Err((
+                after,
+                XmlProblem::Expected {
                     expected: "a space, `>` or `/>`",
-                });
+                },
+            ));
+        }
+        if let Some(i) = raw_value.find('<') {
+            return Err((value_at + i, XmlProblem::LtInAttribute));
+        }
+        let value = decode(raw_value, value_at)?.replace(['\t', '\n', '\r'], " ");
+        Ok(Attr {
+            name: key.to_string(),
+            value,
+            offset: at,
+        })
+    }
+
+    /// An end tag: its name (and blanks) only, matching the open element.
+    fn end_tag(&mut self, content: &str, start: usize) -> XmlResult<()> {
+        let name = match name_len(content) {
+            Ok(len) if len > 0 => &content[..len],
+            _ => {
+                return Err((start + 2, XmlProblem::Expected { expected: "a name" }));
             }
-            let at = self.pos;
-            let name = self.name()?;
-            self.skip_ws();
-            if !self.rest().starts_with('=') {
-                return self.err(XmlProblem::Expected {
-                    expected: "`=` after the attribute name",
-                });
-            }
-            self.pos += 1;
-            self.skip_ws();
-            let quote = match self.rest().chars().next() {
-                Some(q @ ('"' | '\'')) => q,
-                Some(_) => {
-                    return self.err(XmlProblem::Expected {
-                        expected: "a quoted attribute value",
-                    });
-                }
-                None => return self.err(XmlProblem::UnexpectedEnd { inside: "a tag" }),
+        };
+        let after = &content[name.len()..];
+        let blanks = after.len() - after.trim_start_matches(is_space).len();
+        if blanks < after.len() {
+            return Err((
+                start + 2 + name.len() + blanks,
+                XmlProblem::Expected { expected: "`>`" },
+            ));
+        }
+        let Some(open) = self.stack.pop() else {
+            return Err((
+                start,
+                XmlProblem::UnmatchedEndTag {
+                    found: name.to_string(),
+                },
+            ));
+        };
+        if open.name != name {
+            return Err((
+                start,
+                XmlProblem::MismatchedEndTag {
+                    open: open.name,
+                    found: name.to_string(),
+                },
+            ));
+        }
+        self.close(open);
+        Ok(())
+    }
+
+    /// Character data between markup and references: blanks only outside the root, no `]]>`,
+    /// no lone `&`.
+    fn text(&mut self, raw: &str, start: usize) -> XmlResult<()> {
+        if self.stack.is_empty() {
+            return match raw.find(|c| !is_space(c)) {
+                Some(i) => Err((start + i, XmlProblem::OutsideRoot)),
+                None => Ok(()),
             };
-            self.pos += 1;
-            let value_at = self.pos;
-            let Some(len) = self.rest().find(quote) else {
-                self.pos = self.s.len();
-                return self.err(XmlProblem::UnexpectedEnd {
-                    inside: "an attribute value",
-                });
-            };
-            let raw = &self.rest()[..len];
-            if let Some(i) = raw.find('<') {
-                return Err((value_at + i, XmlProblem::LtInAttribute));
-            }
-            let value = decode(raw, value_at)?.replace(['\t', '\n', '\r'], " ");
-            self.pos += len + 1;
-            if element.attrs.iter().any(|a| a.name == name) {
-                return Err((at, XmlProblem::DuplicateAttribute { name }));
-            }
-            element.attrs.push(Attr {
-                name,
-                value,
-                offset: at,
-            });
+        }
+        if let Some(i) = raw.find("]]>") {
+            return Err((start + i, XmlProblem::CdataEndInText));
+        }
+        let text = decode(raw, start)?;
+        self.push_text(text, start);
+        Ok(())
+    }
+
+    fn push_text(&mut self, text: String, offset: usize) {
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        if let Some(Node::Text { text: prev, .. }) = top.children.last_mut() {
+            prev.push_str(&text);
+        } else {
+            top.children.push(Node::Text { text, offset });
+        }
+    }
+
+    fn close(&mut self, element: Element) {
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(Node::Element(element)),
+            None => self.root = Some(element),
         }
     }
 }
 
-fn push_text(stack: &mut [Element], text: String, offset: usize) {
-    let Some(top) = stack.last_mut() else {
-        return;
-    };
-    if let Some(Node::Text { text: prev, .. }) = top.children.last_mut() {
-        prev.push_str(&text);
-    } else {
-        top.children.push(Node::Text { text, offset });
-    }
-}
-
-fn close(stack: &mut [Element], root: &mut Option<Element>, element: Element) {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(Node::Element(element)),
-        None => *root = Some(element),
+/// quick-xml's attribute error as a located problem; `tag_start` is the offset of the byte
+/// after `<`, where quick-xml counts from.
+fn attribute_error(e: &AttrError, tag: &str, tag_start: usize) -> (usize, XmlProblem) {
+    match *e {
+        AttrError::ExpectedEq(at) => {
+            // The word before `at` should have been an attribute name.
+            let before = tag.get(..at).unwrap_or_default().trim_end_matches(is_space);
+            let word_at = before.rfind(is_space).map_or(0, |i| i + 1);
+            let (at, expected) = match name_len(&before[word_at..]) {
+                Err(()) | Ok(0) => (word_at, "a name"),
+                Ok(len) if word_at + len < before.len() => {
+                    (word_at + len, "`=` after the attribute name")
+                }
+                Ok(_) => (at, "`=` after the attribute name"),
+            };
+            (tag_start + at, XmlProblem::Expected { expected })
+        }
+        AttrError::ExpectedValue(at) | AttrError::UnquotedValue(at) => (
+            tag_start + at,
+            XmlProblem::Expected {
+                expected: "a quoted attribute value",
+            },
+        ),
+        AttrError::ExpectedQuote(at, _) => (
+            tag_start + at,
+            XmlProblem::UnexpectedEnd {
+                inside: "an attribute value",
+            },
+        ),
+        AttrError::Duplicated(at, _) => {
+            let name = tag
+                .get(at..)
+                .and_then(|rest| rest.split(['=', ' ', '\t', '\n', '\r']).next())
+                .unwrap_or_default();
+            (
+                tag_start + at,
+                XmlProblem::DuplicateAttribute {
+                    name: name.to_string(),
+                },
+            )
+        }
     }
 }
 
@@ -416,35 +610,47 @@ pub(crate) fn decode(raw: &str, offset: usize) -> XmlResult<String> {
         out.push_str(&rest[..i]);
         let at = offset + (raw.len() - rest.len()) + i;
         let after = &rest[i + 1..];
-        let Some(end) = after.find(';').filter(|&e| e <= 10) else {
+        let Some(c) = after
+            .find(';')
+            .and_then(|end| Some((end, reference(&after[..end])?)))
+            .map(|(end, c)| {
+                rest = &after[end + 1..];
+                c
+            })
+        else {
             return Err((at, XmlProblem::BadReference));
         };
-        let name = &after[..end];
-        let c = match name {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let code = if let Some(hex) = name.strip_prefix("#x") {
-                    u32::from_str_radix(hex, 16).ok()
-                } else if let Some(dec) = name.strip_prefix('#') {
-                    dec.parse::<u32>().ok()
-                } else {
-                    None
-                };
-                match code.and_then(char::from_u32).filter(|&c| is_xml_char(c)) {
-                    Some(c) if !name.contains('+') => c,
-                    _ => return Err((at, XmlProblem::BadReference)),
-                }
-            }
-        };
         out.push(c);
-        rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The character a reference names (`lt` for `&lt;`, `#x41` for `&#x41;`): one of the five
+/// predefined entities, or a character reference to a character XML allows. Names longer than
+/// ten bytes are refused, as libxml2 refuses them for these documents.
+fn reference(name: &str) -> Option<char> {
+    if name.len() > 10 {
+        return None;
+    }
+    match name {
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "amp" => Some('&'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        _ if name.contains('+') => None,
+        _ => {
+            let code = if let Some(hex) = name.strip_prefix("#x") {
+                u32::from_str_radix(hex, 16).ok()
+            } else if let Some(dec) = name.strip_prefix('#') {
+                dec.parse::<u32>().ok()
+            } else {
+                None
+            };
+            code.and_then(char::from_u32).filter(|&c| is_xml_char(c))
+        }
+    }
 }
 
 /// Escapes text for element content: `&`, `<`, and `>` only where it would end `]]>`.
@@ -516,6 +722,52 @@ mod tests {
             ),
             (b"<a>\x01</a>", 3, XmlProblem::BadCharacter),
             (b"<a>\xff</a>", 3, XmlProblem::BadCharacter),
+        ];
+        for (input, offset, problem) in cases {
+            assert_eq!(
+                parse(input).unwrap_err(),
+                (*offset, problem.clone()),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn test_markup_errors_are_located_before_the_construct_ends() {
+        let cases: &[(&[u8], usize, XmlProblem)] = &[
+            (b"<a ='1'/>", 3, XmlProblem::Expected { expected: "a name" }),
+            (
+                b"<a x='1'y='2'/>",
+                8,
+                XmlProblem::Expected {
+                    expected: "a space, `>` or `/>`",
+                },
+            ),
+            (b"<a></a x>", 7, XmlProblem::Expected { expected: "`>`" }),
+            (b"<a/><![CDATA[x", 4, XmlProblem::OutsideRoot),
+            (
+                b"<!DOCTYPEa><a/>",
+                9,
+                XmlProblem::Expected {
+                    expected: "a space after <!DOCTYPE",
+                },
+            ),
+            (
+                b"<a x='1",
+                7,
+                XmlProblem::UnexpectedEnd {
+                    inside: "an attribute value",
+                },
+            ),
+            (b"\xef\xbb\xbf\xef\xbb\xbf<a/>", 3, XmlProblem::OutsideRoot),
+            // libxml2 refuses a processing instruction without a target; so does quick-xml.
+            (
+                b"<a><?></a>",
+                10,
+                XmlProblem::UnexpectedEnd {
+                    inside: "a processing instruction",
+                },
+            ),
         ];
         for (input, offset, problem) in cases {
             assert_eq!(
