@@ -27,7 +27,10 @@ pub struct LoopRefresh {
     #[cfg_attr(feature = "serde", serde(skip))]
     pub sizelimit_bytes: u64,
     /// Why refreshing it failed.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "display"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::json::error_message")
+    )]
     pub error: Option<SparseImgError>,
 }
 
@@ -37,17 +40,6 @@ impl LoopRefresh {
     pub fn size_differs(&self) -> bool {
         self.new_size_bytes
             .is_some_and(|size| size != self.expected_size_bytes)
-    }
-}
-
-#[cfg(feature = "serde")]
-fn display<S: serde::Serializer>(
-    error: &Option<SparseImgError>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match error {
-        Some(error) => serializer.collect_str(error),
-        None => serializer.serialize_none(),
     }
 }
 

@@ -50,6 +50,7 @@ impl std::fmt::Display for ExtentKind {
 /// One range of a file. Neighbouring ranges of the same kind are merged, so a data range
 /// that is physically fragmented is one extent here (filefrag counts its pieces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Extent {
     /// Where it starts in the file.
     pub offset_bytes: u64,
@@ -134,6 +135,7 @@ pub struct ExtentTotals {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct ExtentMap {
     /// The file's size when it was mapped.

@@ -166,6 +166,12 @@ pub trait Progress {
     fn cancelled(&mut self) -> bool {
         false
     }
+    /// Called by [`crate::grow_image`] once the growth is done and synced (or, on a dry run,
+    /// checked), before the loop devices are refreshed: from here on nothing is cut back, so
+    /// a caller that turned signals into [`Progress::cancelled`] can let them through again.
+    fn grown(&mut self, report: &GrowReport) {
+        let _ = report;
+    }
 }
 
 /// A [`Progress`] that ignores everything.

@@ -19,6 +19,8 @@
 //!   and inode, like `losetup -j`) and `LOOP_SET_CAPACITY`, so a running guest sees the new size;
 //! * [`refresh_loops`] and [`guest_steps`]: after a growth, the loop devices refreshed (each
 //!   result kept) and what to run in the guest, by what the disk holds ([`Contents`]);
+//! * [`grow_image`]: the whole sequence (loop devices looked up, growth, refresh, results per
+//!   device in a [`GrowImageReport`]) as `xenadm image grow` runs it, for embedders to extend;
 //! * [`ByteSize`]: sizes as dd and qemu-img write them (`16000M`, `20G`, `1TiB`, `500GB`).
 //!
 //! # Example
@@ -66,9 +68,12 @@ mod extents;
 mod format;
 mod fs;
 mod grow;
+mod grow_image;
 #[allow(unsafe_code)]
 mod ioctl;
 mod journal;
+#[cfg(feature = "serde")]
+mod json;
 mod loops;
 mod open;
 mod size;
@@ -83,6 +88,7 @@ pub use grow::{
     GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget, MAX_FILE_BYTES, Nature, NoProgress,
     Progress, grow,
 };
+pub use grow_image::{GrowImageOptions, GrowImageReport, grow_image};
 pub use journal::{JOURNAL_SUFFIX, journal_path};
 pub use loops::{
     AttachOptions, AttachedLoop, LoopDevice, LoopMatch, attach, block_device_size_bytes, loops_for,

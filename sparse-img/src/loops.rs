@@ -25,13 +25,25 @@ pub enum LoopMatch {
     Path,
 }
 
+impl LoopMatch {
+    /// `inode` or `path`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoopMatch::Inode => "inode",
+            LoopMatch::Path => "path",
+        }
+    }
+}
+
 /// A loop device backed by an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct LoopDevice {
     /// `/dev/loopN`.
     pub device: PathBuf,
     /// N.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub number: u32,
     /// The backing file's current path (sysfs; ends in ` (deleted)` once it is removed).
     pub backing_file: PathBuf,

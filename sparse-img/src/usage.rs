@@ -116,16 +116,19 @@ impl FilesystemUsage {
 
 /// A file inside a folder that could not be measured.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Skipped {
     /// The file.
     pub path: PathBuf,
     /// Why.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::json::message"))]
     pub error: SparseImgError,
 }
 
 /// What [`usage`] found.
 #[derive(Debug)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct UsageReport {
     /// Every image, in the order given (folders sorted by name), each once even if reached
@@ -135,6 +138,28 @@ pub struct UsageReport {
     pub filesystems: Vec<FilesystemUsage>,
     /// Files in folders that could not be measured.
     pub skipped: Vec<Skipped>,
+}
+
+impl UsageReport {
+    /// The images' apparent sizes, summed.
+    pub fn size_bytes(&self) -> u64 {
+        self.images.iter().map(|i| i.size_bytes).sum()
+    }
+
+    /// The images' allocated bytes, summed.
+    pub fn allocated_bytes(&self) -> u64 {
+        self.images.iter().map(|i| i.allocated_bytes).sum()
+    }
+
+    /// Allocated bytes as a percentage of the apparent sizes (0 without any).
+    pub fn allocated_percent(&self) -> u64 {
+        let size = self.size_bytes();
+        if size == 0 {
+            return 0;
+        }
+        let percent = u128::from(self.allocated_bytes()) * 100 / u128::from(size);
+        u64::try_from(percent).unwrap_or(u64::MAX)
+    }
 }
 
 /// Measures the images at `paths`: files, or folders whose regular files (symbolic links to

@@ -16,8 +16,9 @@ use std::process::Command;
 
 use common::{allocated_file, attach_or_skip, checksum, scratch, small_fs, sparse_file};
 use sparse_img::{
-    ByteSize, GrowMethod, GrowMode, GrowOptions, GrowTarget, LoopMatch, NoProgress, SparseImgError,
-    block_device_size_bytes, grow, loops_for, refresh_capacity,
+    ByteSize, GrowImageOptions, GrowMethod, GrowMode, GrowOptions, GrowTarget, LoopMatch,
+    NoProgress, SparseImgError, block_device_size_bytes, grow, grow_image, loops_for,
+    refresh_capacity,
 };
 
 fn by(bytes: u64) -> GrowOptions {
@@ -131,6 +132,48 @@ fn test_grow_then_refresh_capacity() {
         // The old data reads back through the device too.
         assert_eq!(checksum(&device, 4 << 20), sum);
     }
+}
+
+/// The whole sequence (`xenadm image grow`'s): the devices are found before the growth and
+/// refreshed after it, each with its own result; a dry run changes neither file nor device.
+#[test]
+fn test_grow_image_refreshes_every_device() {
+    let dir = scratch();
+    let img = dir.path().join("guest.img");
+    sparse_file(&img, 4 << 20, &[(0, 4096)], 5);
+    let (Some(first), Some(second)) = (attach_or_skip(&img), attach_or_skip(&img)) else {
+        return;
+    };
+    let mut options = GrowImageOptions::new(by(4 << 20));
+    options.grow.dry_run = true;
+    let dry = grow_image(&img, &options, &mut NoProgress).unwrap();
+    let loops = dry.loops.as_deref().unwrap();
+    assert_eq!(loops.len(), 2, "{loops:?}");
+    assert!(
+        loops
+            .iter()
+            .all(|l| l.new_size_bytes.is_none() && l.error.is_none())
+    );
+    assert!(loops.iter().all(|l| l.expected_size_bytes == 8 << 20));
+    assert_eq!(fs::metadata(&img).unwrap().len(), 4 << 20);
+    assert_eq!(block_device_size_bytes(first.device()).unwrap(), 4 << 20);
+
+    options.grow.dry_run = false;
+    let mut report = grow_image(&img, &options, &mut NoProgress).unwrap();
+    let loops = report.loops.as_deref().unwrap();
+    let mut devices: Vec<_> = loops.iter().map(|l| l.device.clone()).collect();
+    devices.sort();
+    let mut attached = vec![first.device().to_path_buf(), second.device().to_path_buf()];
+    attached.sort();
+    assert_eq!(devices, attached);
+    for entry in loops {
+        assert_eq!(entry.old_size_bytes, 4 << 20);
+        assert_eq!(entry.new_size_bytes, Some(8 << 20));
+        assert!(!entry.size_differs() && !entry.capped_by_sizelimit);
+        assert_eq!(block_device_size_bytes(&entry.device).unwrap(), 8 << 20);
+    }
+    assert!(report.take_loop_errors().is_empty());
+    assert_eq!(report.grow.new_size_bytes, 8 << 20);
 }
 
 #[test]

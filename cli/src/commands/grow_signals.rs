@@ -48,16 +48,22 @@ impl GrowSignals {
         self.received.is_some()
     }
 
-    /// The shell's exit status for the signal received: 128 + its number.
-    pub fn exit_code(&self) -> u8 {
+    /// Reads the pending signals and unblocks them again (when dropped): the first stop
+    /// signal received, if any.
+    pub fn release(mut self) -> Option<Signal> {
+        self.poll();
         self.received
-            .map_or(0, |s| u8::try_from(128 + s as i32).unwrap_or(u8::MAX))
     }
+}
 
-    /// The signal's name.
-    pub fn name(&self) -> &'static str {
-        self.received.map_or("", Signal::as_str)
-    }
+/// The shell's exit status for a command stopped by `signal`: 128 + its number.
+pub fn signal_exit_code(signal: Signal) -> u8 {
+    u8::try_from(128 + signal as i32).unwrap_or(u8::MAX)
+}
+
+/// The signal's name, or "a signal" when none is known.
+pub fn signal_name(signal: Option<Signal>) -> &'static str {
+    signal.map_or("a signal", Signal::as_str)
 }
 
 impl Drop for GrowSignals {

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nix::sys::signal::Signal;
 use serde::Serialize;
 use sparse_img::{
-    ByteSize, ExtentMap, GrowMethod, GrowMode, GrowOptions, GrowReport, GrowTarget, ImageUsage,
-    LoopDevice, LoopRefresh, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
+    ByteSize, ExtentMap, FilesystemUsage, GrowImageOptions, GrowImageReport, GrowMethod, GrowMode,
+    GrowOptions, GrowReport, GrowTarget, MapMethod, Progress, SparseImgError, UsageOptions,
+    UsageReport,
 };
 
-use super::grow_signals::GrowSignals;
+use super::grow_signals::{GrowSignals, signal_exit_code, signal_name};
 use super::status::{Section, row};
 use crate::error::CliError;
 use crate::output::{Output, columns};
@@ -140,105 +142,6 @@ fn overcommit_line(shortfall_bytes: u64, mount_point: &Path) -> String {
 // ---------------------------------------------------------------------------------------------
 // usage
 
-#[derive(Debug, Serialize)]
-struct ImageJson<'a> {
-    path: &'a Path,
-    format: &'static str,
-    size_bytes: u64,
-    virtual_size_bytes: Option<u64>,
-    allocated_bytes: u64,
-    allocated_percent: u64,
-    sparse: bool,
-    could_grow_bytes: u64,
-    map_source: Option<&'static str>,
-    data_extents: Option<u64>,
-    hole_extents: Option<u64>,
-    unwritten_extents: Option<u64>,
-    data_bytes: Option<u64>,
-    hole_bytes: Option<u64>,
-    unwritten_bytes: Option<u64>,
-}
-
-impl<'a> From<&'a ImageUsage> for ImageJson<'a> {
-    fn from(image: &'a ImageUsage) -> ImageJson<'a> {
-        let ext = image.extents;
-        ImageJson {
-            path: &image.path,
-            format: image.format.name(),
-            size_bytes: image.size_bytes,
-            virtual_size_bytes: image.virtual_size_bytes,
-            allocated_bytes: image.allocated_bytes,
-            allocated_percent: image.allocated_percent(),
-            sparse: image.is_sparse(),
-            could_grow_bytes: image.could_grow_bytes(),
-            map_source: image.map_source.map(|s| s.name()),
-            data_extents: ext.map(|e| e.data_extents),
-            hole_extents: ext.map(|e| e.hole_extents),
-            unwritten_extents: ext.map(|e| e.unwritten_extents),
-            data_bytes: ext.map(|e| e.data_bytes),
-            hole_bytes: ext.map(|e| e.hole_bytes),
-            unwritten_bytes: ext.map(|e| e.unwritten_bytes),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct FilesystemJson<'a> {
-    mount_point: &'a Path,
-    device: u64,
-    total_bytes: u64,
-    free_bytes: u64,
-    image_count: u64,
-    size_bytes: u64,
-    allocated_bytes: u64,
-    could_grow_bytes: u64,
-    shortfall_bytes: u64,
-    overcommitted: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct SkippedJson {
-    path: PathBuf,
-    error: String,
-}
-
-#[derive(Debug, Serialize)]
-struct UsageJson<'a> {
-    images: Vec<ImageJson<'a>>,
-    filesystems: Vec<FilesystemJson<'a>>,
-    skipped: Vec<SkippedJson>,
-}
-
-fn usage_json(report: &UsageReport) -> UsageJson<'_> {
-    UsageJson {
-        images: report.images.iter().map(ImageJson::from).collect(),
-        filesystems: report
-            .filesystems
-            .iter()
-            .map(|fs| FilesystemJson {
-                mount_point: &fs.mount_point,
-                device: fs.device,
-                total_bytes: fs.space.total_bytes,
-                free_bytes: fs.space.free_bytes,
-                image_count: fs.image_count,
-                size_bytes: fs.size_bytes,
-                allocated_bytes: fs.allocated_bytes,
-                could_grow_bytes: fs.could_grow_bytes,
-                shortfall_bytes: fs.shortfall_bytes(),
-                overcommitted: fs.is_overcommitted(),
-            })
-            .collect(),
-        skipped: report
-            .skipped
-            .iter()
-            .map(|s| SkippedJson {
-                path: s.path.clone(),
-                error: s.error.to_string(),
-            })
-            .collect(),
-    }
-}
-
 fn usage(args: &UsageArgs, out: &Output) -> Result<u8, CliError> {
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(DEFAULT_FOLDER)]
@@ -253,7 +156,7 @@ fn usage(args: &UsageArgs, out: &Output) -> Result<u8, CliError> {
         out.warn(format_args!("skipped: {}", skipped.error));
     }
     if out.json {
-        out.print_json(&usage_json(&report))?;
+        out.print_json(&report)?;
     } else {
         out.print(&usage_text(&report))?;
     }
@@ -347,19 +250,12 @@ fn usage_text(report: &UsageReport) -> String {
 // ---------------------------------------------------------------------------------------------
 // map
 
-#[derive(Debug, Serialize)]
-struct ExtentJson {
-    offset_bytes: u64,
-    length_bytes: u64,
-    kind: &'static str,
-}
-
+/// `image map --json`: the map with the path it was read from.
 #[derive(Debug, Serialize)]
 struct MapJson<'a> {
     path: &'a Path,
-    size_bytes: u64,
-    source: &'static str,
-    extents: Vec<ExtentJson>,
+    #[serde(flatten)]
+    map: &'a ExtentMap,
 }
 
 fn map(args: &MapArgs, out: &Output) -> Result<u8, CliError> {
@@ -374,17 +270,7 @@ fn map(args: &MapArgs, out: &Output) -> Result<u8, CliError> {
         // thousands of lines.
         let mut text = serde_json::to_string_pretty(&MapJson {
             path: &args.path,
-            size_bytes: map.size_bytes,
-            source: map.source.name(),
-            extents: map
-                .extents
-                .iter()
-                .map(|e| ExtentJson {
-                    offset_bytes: e.offset_bytes,
-                    length_bytes: e.length_bytes,
-                    kind: e.kind.name(),
-                })
-                .collect(),
+            map: &map,
         })?;
         text.push('\n');
         out.print(&text)?;
@@ -450,45 +336,10 @@ fn extents(count: u64) -> String {
 // ---------------------------------------------------------------------------------------------
 // loops
 
-#[derive(Debug, Serialize)]
-struct LoopJson<'a> {
-    device: &'a Path,
-    backing_file: &'a Path,
-    backing_device: Option<u64>,
-    backing_inode: Option<u64>,
-    offset_bytes: u64,
-    sizelimit_bytes: u64,
-    size_bytes: u64,
-    read_only: bool,
-    autoclear: bool,
-    matched_by: &'static str,
-}
-
-impl<'a> From<&'a LoopDevice> for LoopJson<'a> {
-    fn from(d: &'a LoopDevice) -> LoopJson<'a> {
-        LoopJson {
-            device: &d.device,
-            backing_file: &d.backing_file,
-            backing_device: d.backing_device,
-            backing_inode: d.backing_inode,
-            offset_bytes: d.offset_bytes,
-            sizelimit_bytes: d.sizelimit_bytes,
-            size_bytes: d.size_bytes,
-            read_only: d.read_only,
-            autoclear: d.autoclear,
-            matched_by: match d.matched_by {
-                sparse_img::LoopMatch::Inode => "inode",
-                _ => "path",
-            },
-        }
-    }
-}
-
 fn loops(args: &LoopsArgs, out: &Output) -> Result<u8, CliError> {
     let devices = sparse_img::loops_for(&args.path)?;
     if out.json {
-        let json: Vec<LoopJson<'_>> = devices.iter().map(LoopJson::from).collect();
-        out.print_json(&json)?;
+        out.print_json(&devices)?;
     } else {
         let mut text = String::new();
         for device in &devices {
@@ -503,13 +354,20 @@ fn loops(args: &LoopsArgs, out: &Output) -> Result<u8, CliError> {
 // ---------------------------------------------------------------------------------------------
 // grow
 
-/// A progress bar on stderr while allocating, only when stderr is a terminal.
+/// A progress bar on stderr while allocating (only when stderr is a terminal), and the stop
+/// signals: blocked during the growth, where they cancel it, and let through again once the
+/// growth is final ([`Progress::grown`]).
 #[derive(Debug, Default)]
-struct Bar(Option<ProgressBar>, Option<GrowSignals>);
+struct Bar {
+    bar: Option<ProgressBar>,
+    signals: Option<GrowSignals>,
+    /// The stop signal that came while the growth was being finished (it was not cut back).
+    late: Option<Signal>,
+}
 
 impl Progress for Bar {
     fn cancelled(&mut self) -> bool {
-        self.1.as_mut().is_some_and(GrowSignals::poll)
+        self.signals.as_mut().is_some_and(GrowSignals::poll)
     }
 
     fn start(&mut self, total_bytes: u64) {
@@ -522,39 +380,32 @@ impl Progress for Bar {
         ) {
             bar.set_style(style);
         }
-        self.0 = Some(bar);
+        self.bar = Some(bar);
     }
 
     fn advance(&mut self, done_bytes: u64) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.set_position(done_bytes);
         }
     }
 
     fn finish(&mut self) {
-        if let Some(bar) = self.0.take() {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
     }
+
+    fn grown(&mut self, _report: &GrowReport) {
+        self.late = self.signals.take().and_then(GrowSignals::release);
+    }
 }
 
+/// `image grow --json`: the library's report and the next steps.
 #[derive(Debug, Serialize)]
 struct GrowJson<'a> {
-    path: &'a Path,
-    dry_run: bool,
-    old_size_bytes: u64,
-    new_size_bytes: u64,
-    added_bytes: u64,
-    nature: &'static str,
-    method: &'static str,
-    fallocate_unsupported: bool,
-    allocated_before_bytes: u64,
-    allocated_after_bytes: u64,
-    free_bytes: u64,
-    contents: &'static str,
-    /// null with --no-loop.
-    loops: Option<&'a [LoopRefresh]>,
-    next_steps: Vec<String>,
+    #[serde(flatten)]
+    report: &'a GrowImageReport,
+    next_steps: &'a [String],
 }
 
 fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
@@ -564,8 +415,8 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
         // clap requires one of them.
         (None, None) => GrowTarget::By(ByteSize::from_bytes(0)),
     };
-    let mut options = GrowOptions::new(target);
-    options.mode = if args.sparse {
+    let mut grow = GrowOptions::new(target);
+    grow.mode = if args.sparse {
         GrowMode::Sparse
     } else if args.allocate {
         GrowMode::Allocate
@@ -574,31 +425,24 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     } else {
         GrowMode::Keep
     };
-    options.dry_run = args.dry_run;
-    options.assume_raw = args.assume_raw;
+    grow.dry_run = args.dry_run;
+    grow.assume_raw = args.assume_raw;
+    let mut options = GrowImageOptions::new(grow);
+    options.refresh_loops = !args.no_loop;
 
-    // Look the loop devices up first: a failure here is better before the file changes.
-    let devices = if args.no_loop {
-        None
-    } else {
-        Some(sparse_img::loops_for(&args.path)?)
-    };
-    let mut bar = Bar(None, None);
+    let mut bar = Bar::default();
     if !args.dry_run {
-        bar.1 = Some(GrowSignals::block()?);
+        bar.signals = Some(GrowSignals::block()?);
     }
-    let grown = sparse_img::grow(&args.path, &options, &mut bar);
-    let mut signals = bar.1.take();
-    let stopped = signals.as_mut().is_some_and(GrowSignals::poll);
-    let report = match grown {
+    let mut image = match sparse_img::grow_image(&args.path, &options, &mut bar) {
         Err(err @ SparseImgError::Interrupted { .. }) => {
-            let code = signals.as_ref().map_or(130, GrowSignals::exit_code);
-            let name = signals.as_ref().map_or("a signal", GrowSignals::name);
-            out.warn(format_args!("{name}: {err}"));
-            return Ok(code);
+            let signal = bar.signals.take().and_then(GrowSignals::release);
+            out.warn(format_args!("{}: {err}", signal_name(signal)));
+            return Ok(signal.map_or(130, signal_exit_code));
         }
         other => other?,
     };
+    let report = &image.grow;
     if let Some(at) = report.resumed_at_bytes {
         if at == report.new_size_bytes {
             out.warn(format_args!(
@@ -615,26 +459,16 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             ));
         }
     }
-    let interrupted_exit = if stopped {
-        let s = signals.as_ref();
+    if bar.late.is_some() {
         out.warn(format_args!(
             "{}: came when the growth was done: {} is at its new size, {} bytes, synced",
-            s.map_or("a signal", GrowSignals::name),
+            signal_name(bar.late),
             report.path.display(),
             report.new_size_bytes
         ));
-        s.map(GrowSignals::exit_code)
-    } else {
-        None
-    };
-    drop(signals);
-
-    let loops = devices
-        .as_deref()
-        .map(|devices| sparse_img::refresh_loops(devices, report.new_size_bytes, report.dry_run));
-    // The first failure is the command's error (after the report); later ones are warnings.
+    }
     let mut seen_error = false;
-    for entry in loops.iter().flatten() {
+    for entry in image.loops.iter().flatten() {
         if entry.capped_by_sizelimit {
             out.warn(format_args!(
                 "{} has a size limit of {} bytes (losetup --sizelimit): it stays at {} bytes and cannot show the new space; detach it (`losetup -d {}`) and attach the image again without --sizelimit, or with a larger one",
@@ -653,6 +487,8 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
                 entry.device.display()
             ));
         }
+        // The first failure is the command's error (after the report); later ones are
+        // warnings.
         if let Some(err) = &entry.error {
             if seen_error {
                 out.warn(err);
@@ -660,43 +496,8 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             seen_error = true;
         }
     }
-    let steps = next_steps(&report, loops.as_deref());
-    warn_overcommit(&report, out);
-    if out.json {
-        out.print_json(&GrowJson {
-            path: &report.path,
-            dry_run: report.dry_run,
-            old_size_bytes: report.old_size_bytes,
-            new_size_bytes: report.new_size_bytes,
-            added_bytes: report.added_bytes(),
-            nature: report.nature.name(),
-            method: report.method.name(),
-            fallocate_unsupported: report.fallocate_unsupported,
-            allocated_before_bytes: report.allocated_before_bytes,
-            allocated_after_bytes: report.allocated_after_bytes,
-            free_bytes: report.space.free_bytes,
-            contents: report.contents.describe(),
-            loops: loops.as_deref(),
-            next_steps: steps,
-        })?;
-    } else {
-        out.print(&grow_text(&report, loops.as_deref(), &steps))?;
-    }
-    match loops.into_iter().flatten().find_map(|entry| entry.error) {
-        Some(err) => Err(err.into()),
-        None => Ok(interrupted_exit.unwrap_or(0)),
-    }
-}
-
-/// A sparse growth the filesystem cannot back if the guest fills it.
-fn warn_overcommit(report: &GrowReport, out: &Output) {
-    if report.method != GrowMethod::Truncate {
-        return;
-    }
-    let could_grow = report
-        .new_size_bytes
-        .saturating_sub(report.allocated_after_bytes);
-    if could_grow > report.space.free_bytes {
+    let steps = next_steps(&image);
+    if let Some(could_grow) = report.overcommit_bytes() {
         out.warn(format_args!(
             "{} can now take {} more as its guest writes, but its filesystem has {} free: if the guest fills its disk it will get I/O errors (`xenadm image usage` shows all images; `--allocate` reserves the space now)",
             report.path.display(),
@@ -704,9 +505,22 @@ fn warn_overcommit(report: &GrowReport, out: &Output) {
             human(report.space.free_bytes)
         ));
     }
+    if out.json {
+        out.print_json(&GrowJson {
+            report: &image,
+            next_steps: &steps,
+        })?;
+    } else {
+        out.print(&grow_text(&image, &steps))?;
+    }
+    match image.take_loop_errors().into_iter().next() {
+        Some(err) => Err(err.into()),
+        None => Ok(bar.late.map_or(0, signal_exit_code)),
+    }
 }
 
-fn grow_text(report: &GrowReport, loops: Option<&[LoopRefresh]>, steps: &[String]) -> String {
+fn grow_text(image: &GrowImageReport, steps: &[String]) -> String {
+    let (report, loops) = (&image.grow, image.loops.as_deref());
     let mut text = String::new();
     let verb = if report.dry_run { "would grow" } else { "grew" };
     let unchanged = report.old_size_bytes == report.new_size_bytes;
@@ -825,8 +639,8 @@ fn grow_text(report: &GrowReport, loops: Option<&[LoopRefresh]>, steps: &[String
 
 /// What to do next: the loop devices on the host (this command's options), then the guest
 /// (sparse-img's advice by what the disk holds).
-fn next_steps(report: &GrowReport, loops: Option<&[LoopRefresh]>) -> Vec<String> {
-    let host = match loops {
+fn next_steps(image: &GrowImageReport) -> Vec<String> {
+    let host = match image.loops.as_deref() {
         None => {
             "The loop devices were not refreshed (--no-loop): for a running guest to see the new size, run `losetup -c DEVICE` for each device `xenadm image loops IMAGE` lists."
         }
@@ -838,10 +652,7 @@ fn next_steps(report: &GrowReport, loops: Option<&[LoopRefresh]>) -> Vec<String>
         }
     };
     std::iter::once(host)
-        .chain(sparse_img::guest_steps(
-            report.contents,
-            report.new_size_bytes,
-        ))
+        .chain(image.guest_steps())
         .map(str::to_string)
         .collect()
 }
@@ -857,7 +668,7 @@ struct StatusJson<'a> {
     image_count: u64,
     size_bytes: u64,
     allocated_bytes: u64,
-    filesystems: Vec<FilesystemJson<'a>>,
+    filesystems: &'a [FilesystemUsage],
 }
 
 /// The Images section of `xenadm status`: the default folder's totals and overcommit. Never
@@ -879,7 +690,7 @@ pub fn status_section() -> Section {
                 image_count: 0,
                 size_bytes: 0,
                 allocated_bytes: 0,
-                filesystems: Vec::new(),
+                filesystems: &[],
             },
         ),
         Ok(report) => status_rows(report),
@@ -893,8 +704,7 @@ pub fn status_section() -> Section {
 }
 
 fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) {
-    let size: u64 = report.images.iter().map(|i| i.size_bytes).sum();
-    let allocated: u64 = report.images.iter().map(|i| i.allocated_bytes).sum();
+    let (size, allocated) = (report.size_bytes(), report.allocated_bytes());
     let mut rows = vec![row("folder", DEFAULT_FOLDER.to_string())];
     let count = report.images.len() as u64;
     rows.push(row(
@@ -902,15 +712,11 @@ fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) 
         if count == 0 {
             "none".to_string()
         } else {
-            let percent = if size == 0 {
-                0
-            } else {
-                u128::from(allocated) * 100 / u128::from(size)
-            };
             format!(
-                "{count}: {} apparent, {} allocated ({percent}%)",
+                "{count}: {} apparent, {} allocated ({}%)",
                 human(size),
-                human(allocated)
+                human(allocated),
+                report.allocated_percent()
             )
         },
     ));
@@ -941,7 +747,7 @@ fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) 
         image_count: count,
         size_bytes: size,
         allocated_bytes: allocated,
-        filesystems: usage_json(report).filesystems,
+        filesystems: &report.filesystems,
     };
     (rows, json)
 }
@@ -1026,7 +832,7 @@ mod tests {
         assert!(value("filesystem").contains("the images could grow by 16 TiB"));
         assert!(value("overcommit").starts_with("if these guests fill their disks"));
         assert_eq!(json.image_count, 2);
-        assert!(json.filesystems[0].overcommitted);
+        assert!(json.filesystems[0].is_overcommitted());
     }
 
     #[test]
