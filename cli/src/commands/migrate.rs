@@ -203,12 +203,9 @@ fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Opt
             );
             bar.enable_steady_tick(Duration::from_millis(200));
             let handle = bar.clone();
+            let mut view = migrate::ProgressView::default();
             (
-                Box::new(move |event: &Event| match event {
-                    Event::Phase { phase } => handle.set_message(migrate::phase_text(*phase)),
-                    Event::Progress(t) => handle.set_message(migrate::progress_text(t)),
-                    _ => {}
-                }),
+                Box::new(move |event: &Event| handle.set_message(view.update(event))),
                 Some(bar),
             )
         }

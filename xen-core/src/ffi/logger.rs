@@ -7,7 +7,7 @@
 
 use std::ffi::{CStr, c_char, c_int, c_ulong};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use xen_sys::XenToolLog;
 use xen_sys::v4_17::types::{
@@ -102,10 +102,18 @@ enum LoggerKind {
         logger: NonNull<xentoollog_logger_stdiostream>,
         file: NonNull<libc::FILE>,
     },
+    /// Ours in front of another: messages go to the inner logger unchanged, progress calls to
+    /// a hook as well.
+    Progress {
+        shim: Box<ProgressShim>,
+        _inner: Box<XtlLogger>,
+    },
 }
 
 // SAFETY: the tracing logger has no mutable state; the stdio logger writes through a FILE,
-// whose stdio functions lock it. Neither is tied to the thread that created it.
+// whose stdio functions lock it; the progress shim's pointer is to its inner logger, boxed
+// next to it and moved with it, and its hook is behind a mutex and Send. None is tied to the
+// thread that created it.
 unsafe impl Send for LoggerKind {}
 
 /// The logger's C vtable comes first, so a pointer to it is a pointer to the whole struct.
@@ -115,7 +123,65 @@ struct TracingLogger {
     vtable: xentoollog_logger,
 }
 
+/// One call of a logger's `progress` function: libxc's progress while it saves a domain
+/// ("Frames iteration 2", 1024 of 3072 pages), relayed by libxl from its save helper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProgressCall {
+    /// Who reports (`"xc"` for libxc).
+    pub context: String,
+    /// What it is doing (`"Frames iteration 2"`, `"Domain now suspended"`, ...).
+    pub doing_what: String,
+    /// Percent done, as xentoollog computed it from `done` and `total`.
+    pub percent: i32,
+    /// Units done.
+    pub done: u64,
+    /// Units in all (0 for one-off events).
+    pub total: u64,
+}
+
+/// Where [`XtlLogger::with_progress`] sends progress calls: set and cleared while the logger is
+/// in use (called on whichever thread is inside libxl; it must not call back into libxl).
+pub type ProgressHook = Arc<Mutex<Option<Box<dyn FnMut(&ProgressCall) + Send>>>>;
+
+/// The vtable of [`LoggerKind::Progress`] first, so a pointer to it is a pointer to the whole.
+#[repr(C)]
+struct ProgressShim {
+    vtable: xentoollog_logger,
+    /// The inner logger's vtable (it lives in the same [`LoggerKind::Progress`]).
+    inner: *mut xentoollog_logger,
+    hook: ProgressHook,
+}
+
+impl std::fmt::Debug for ProgressShim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressShim").finish_non_exhaustive()
+    }
+}
+
 impl XtlLogger {
+    /// `inner` with its progress calls also handed to `hook` (when one is set): how the
+    /// migration sender sees libxc's passes and the moment the guest is suspended, while
+    /// messages keep going where `inner` sends them.
+    pub fn with_progress(inner: XtlLogger, hook: ProgressHook) -> XtlLogger {
+        let inner = Box::new(inner);
+        let shim = Box::new(ProgressShim {
+            vtable: xentoollog_logger {
+                vmessage: Some(shim_vmessage),
+                progress: Some(shim_progress),
+                destroy: Some(no_destroy),
+            },
+            inner: inner.as_ptr(),
+            hook,
+        });
+        XtlLogger {
+            kind: LoggerKind::Progress {
+                shim,
+                _inner: inner,
+            },
+        }
+    }
+
     /// A logger that forwards libxenctrl and libxl messages to `tracing` (target `xen`):
     /// errors and critical messages as errors, warnings as warnings, notices and info as info,
     /// the rest as debug.
@@ -183,6 +249,9 @@ impl XtlLogger {
                 .cast_mut()
                 .cast(),
             LoggerKind::Stdio { logger, .. } => logger.as_ptr().cast(),
+            LoggerKind::Progress { shim, .. } => {
+                std::ptr::from_ref::<ProgressShim>(shim).cast_mut().cast()
+            }
         }
     }
 }
@@ -279,6 +348,65 @@ unsafe extern "C" fn tracing_progress(
     // SAFETY: both are NULL or C strings, per xentoollog.h.
     let (context, doing_what) = unsafe { (lossy(context), lossy(doing_what)) };
     tracing::debug!(target: "xen", context, percent, done, total, "{doing_what}");
+}
+
+/// `vmessage` of the progress shim: the inner logger's, with the same arguments (the va_list
+/// is passed on unread).
+unsafe extern "C" fn shim_vmessage(
+    logger: *mut xentoollog_logger,
+    level: xentoollog_level,
+    errnoval: c_int,
+    context: *const c_char,
+    format: *const c_char,
+    args: *mut __va_list_tag,
+) {
+    // SAFETY: xentoollog calls us with the pointer we handed out, which points to a live
+    // ProgressShim (the owning XtlLogger outlives every handle given it).
+    let inner = unsafe { (*logger.cast::<ProgressShim>()).inner };
+    // SAFETY: `inner` points to the inner logger's vtable, alive as long as the shim; the
+    // arguments are xentoollog's own, forwarded unchanged and unread.
+    unsafe {
+        if let Some(vmessage) = (*inner).vmessage {
+            vmessage(inner, level, errnoval, context, format, args);
+        }
+    }
+}
+
+/// `progress` of the progress shim: to the hook, then to the inner logger.
+unsafe extern "C" fn shim_progress(
+    logger: *mut xentoollog_logger,
+    context: *const c_char,
+    doing_what: *const c_char,
+    percent: c_int,
+    done: c_ulong,
+    total: c_ulong,
+) {
+    // SAFETY: as in shim_vmessage, `logger` is our live ProgressShim.
+    let shim = unsafe { &*logger.cast::<ProgressShim>() };
+    // SAFETY: both are NULL or C strings, per xentoollog.h.
+    let (context_text, doing_what_text) = unsafe { (lossy(context), lossy(doing_what)) };
+    let call = ProgressCall {
+        context: context_text,
+        doing_what: doing_what_text,
+        percent,
+        done,
+        total,
+    };
+    if let Some(hook) = shim
+        .hook
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        hook(&call);
+    }
+    // SAFETY: the inner logger's vtable is alive as long as the shim; the arguments are
+    // xentoollog's own.
+    unsafe {
+        if let Some(progress) = (*shim.inner).progress {
+            progress(shim.inner, context, doing_what, percent, done, total);
+        }
+    }
 }
 
 /// `destroy` of the tracing logger: nothing, the owning [`XtlLogger`] frees it.
@@ -386,5 +514,94 @@ mod tests {
         let detail = lines.next().unwrap();
         assert!(detail.contains("DEBUG"), "{detail}");
         assert!(detail.contains(&"x".repeat(1023)) && !detail.contains(&"x".repeat(1024)));
+    }
+
+    #[test]
+    fn the_progress_shim_hands_progress_to_its_hook_and_messages_to_its_inner_logger() {
+        // SAFETY: loading the stable xentoollog library runs no special initialisers.
+        let Ok(toollog) = (unsafe { libloading::Library::new("libxentoollog.so.1") }) else {
+            assert!(
+                std::env::var_os("XENADM_REQUIRE_TOOLS").is_none_or(|v| v != "1"),
+                "libxentoollog.so.1 is required (XENADM_REQUIRE_TOOLS=1)"
+            );
+            eprintln!("SKIPPED: libxentoollog.so.1 not installed (apt-get install libxen-dev)");
+            return;
+        };
+        type XtlProgress = unsafe extern "C" fn(
+            *mut xentoollog_logger,
+            *const c_char,
+            *const c_char,
+            c_ulong,
+            c_ulong,
+        );
+        type XtlLog = unsafe extern "C" fn(
+            *mut xentoollog_logger,
+            xentoollog_level,
+            c_int,
+            *const c_char,
+            *const c_char,
+            ...
+        );
+        // SAFETY: both have exactly these C signatures (xentoollog.h).
+        let (xtl_progress, xtl_log) = unsafe {
+            (
+                toollog.get::<XtlProgress>(b"xtl_progress").unwrap(),
+                toollog.get::<XtlLog>(b"xtl_log").unwrap(),
+            )
+        };
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let hook: ProgressHook = Arc::new(Mutex::new(None));
+        let logger = XtlLogger::with_progress(XtlLogger::tracing(), hook.clone());
+        let text = captured(|| {
+            // SAFETY: the logger is live; the strings are C strings; the format matches.
+            unsafe {
+                // No hook yet: nothing recorded, nothing breaks.
+                xtl_progress(
+                    logger.as_ptr(),
+                    c"xc".as_ptr(),
+                    c"Start of stream".as_ptr(),
+                    0,
+                    0,
+                );
+                let sink = calls.clone();
+                *hook.lock().unwrap() = Some(Box::new(move |call: &ProgressCall| {
+                    sink.lock().unwrap().push(call.clone());
+                }));
+                xtl_progress(
+                    logger.as_ptr(),
+                    c"xc".as_ptr(),
+                    c"Frames iteration 1".as_ptr(),
+                    1024,
+                    4096,
+                );
+                xtl_progress(
+                    logger.as_ptr(),
+                    c"xc".as_ptr(),
+                    c"Domain now suspended".as_ptr(),
+                    0,
+                    0,
+                );
+                xtl_log(
+                    logger.as_ptr(),
+                    xentoollog_level_XTL_ERROR,
+                    -1,
+                    c"libxl".as_ptr(),
+                    c"saved %d pages".as_ptr(),
+                    7 as c_int,
+                );
+            }
+        });
+        let calls = calls.lock().unwrap();
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        assert_eq!(calls[0].context, "xc");
+        assert_eq!(calls[0].doing_what, "Frames iteration 1");
+        assert_eq!(
+            (calls[0].done, calls[0].total, calls[0].percent),
+            (1024, 4096, 25)
+        );
+        assert_eq!(calls[1].doing_what, "Domain now suspended");
+        // The inner (tracing) logger got the message and the progress lines.
+        assert!(text.contains("saved 7 pages"), "{text}");
+        assert!(text.contains("Frames iteration 1"), "{text}");
     }
 }

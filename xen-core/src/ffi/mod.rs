@@ -48,7 +48,7 @@ pub use cpu_policy::{CpuPolicies, SystemPolicy};
 pub use libxl::{LibxlCtx, LibxlDomain};
 pub use libxl_config::DomainConfig;
 pub use libxl_migrate::SuspendAbi;
-pub use logger::{LogLevel, XtlLogger};
+pub use logger::{LogLevel, ProgressCall, ProgressHook, XtlLogger};
 pub use xenctrl::{DomainInfo, PhysInfo, VcpuInfo, VersionInfo, XcInterface};
 pub use xenstat::{
     StatDomain, StatNetwork, StatNode, StatVbd, StatVcpu, XenStatHandle, XenStatNode,

@@ -5,8 +5,9 @@ use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use super::error::MigrateError;
+use super::saver::{SaverSink, parse_progress};
 use crate::XenError;
-use crate::ffi::{LibxlCtx, LogLevel, SuspendAbi, XtlLogger};
+use crate::ffi::{LibxlCtx, LogLevel, ProgressCall, ProgressHook, SuspendAbi, XtlLogger};
 use crate::host::DomId;
 
 /// A domain's state as far as a migration cares.
@@ -47,6 +48,11 @@ pub trait MigrationBackend {
         fd: BorrowedFd<'_>,
         debug: bool,
     ) -> Result<(), MigrateError>;
+    /// Sends libxc's progress reports during [`suspend`](Self::suspend) to `sink` (`None`
+    /// stops). A backend that cannot see them ignores this.
+    fn watch_saver(&mut self, sink: Option<SaverSink>) {
+        let _ = sink;
+    }
     /// The domain's state now.
     fn domain_state(&mut self, domid: DomId) -> Result<DomainState, MigrateError>;
     /// Resumes a suspended domain where it stopped.
@@ -69,23 +75,37 @@ pub trait MigrationBackend {
 
 /// The real backend: one libxl context in selective-reap mode (the program's own children,
 /// such as the ssh transport, are its own to wait for), logging to stderr like xl.
-#[derive(Debug)]
 pub struct LibxlBackend {
     ctx: LibxlCtx,
     abi: SuspendAbi,
+    saver: ProgressHook,
+}
+
+impl std::fmt::Debug for LibxlBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LibxlBackend")
+            .field("ctx", &self.ctx)
+            .field("abi", &self.abi)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LibxlBackend {
     /// Loads libxenlight and opens a context whose messages at `level` and above go to stderr
-    /// (the receiver's stderr goes back over ssh to the sender's terminal, as xl's does).
+    /// (the receiver's stderr goes back over ssh to the sender's terminal, as xl's does); at
+    /// [`LogLevel::Debug`] libxc's progress lines too (`xc: detail: Frames iteration 1: ...`).
+    /// libxc's progress reaches [`MigrationBackend::watch_saver`] at every level.
     pub fn open(level: LogLevel, abi: SuspendAbi) -> Result<LibxlBackend, XenError> {
         let toollog = Arc::new(xen_sys::XenToolLog::load()?);
         let light = Arc::new(xen_sys::XenLight::load()?);
         crate::ffi::dom0::check()?;
-        let logger = XtlLogger::stderr(toollog, level, false)?;
+        let stderr = XtlLogger::stderr(toollog, level, level <= LogLevel::Debug)?;
+        let saver: ProgressHook = Arc::default();
+        let logger = XtlLogger::with_progress(stderr, saver.clone());
         Ok(LibxlBackend {
             ctx: LibxlCtx::open(light, logger)?,
             abi,
+            saver,
         })
     }
 }
@@ -152,6 +172,22 @@ impl MigrationBackend for LibxlBackend {
         self.ctx
             .suspend(domid, fd, debug, self.abi)
             .map_err(|e| backend_error(domid.0, e))
+    }
+
+    fn watch_saver(&mut self, sink: Option<SaverSink>) {
+        let hook = sink.map(|sink| {
+            Box::new(move |call: &ProgressCall| {
+                if let Some(event) =
+                    parse_progress(&call.context, &call.doing_what, call.done, call.total)
+                {
+                    sink(&event);
+                }
+            }) as Box<dyn FnMut(&ProgressCall) + Send>
+        });
+        *self
+            .saver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
     }
 
     fn domain_state(&mut self, domid: DomId) -> Result<DomainState, MigrateError> {

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::backend::{DomainState, MigrationBackend};
 use super::error::MigrateError;
 use super::protocol::config_name;
+use super::saver::{SaverEvent, SaverSink};
 use crate::host::DomId;
 use crate::stream::SyntheticGuest;
 
@@ -121,14 +122,25 @@ impl FakeHost {
 
     /// A backend on this host.
     pub fn backend(&self) -> FakeBackend {
-        FakeBackend { host: self.clone() }
+        FakeBackend {
+            host: self.clone(),
+            saver: None,
+        }
     }
 }
 
 /// The [`MigrationBackend`] of a [`FakeHost`].
-#[derive(Debug)]
 pub struct FakeBackend {
     host: FakeHost,
+    saver: Option<SaverSink>,
+}
+
+impl std::fmt::Debug for FakeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeBackend")
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
 }
 
 impl FakeBackend {
@@ -232,14 +244,36 @@ impl MigrationBackend for FakeBackend {
         let Ok(mut out) = descriptor(fd) else {
             return fail(self, false);
         };
+        // libxc's reports as libxl's logger relays them: one live pass, the suspend, the end.
+        let report = |event: SaverEvent| {
+            if let Some(sink) = &self.saver {
+                sink(&event);
+            }
+        };
+        let pages = u64::try_from(suspend_at / 4096).unwrap_or(u64::MAX);
+        report(SaverEvent::StreamStart);
         if out.write_all(&stream[..suspend_at]).is_err() {
             return fail(self, false);
         }
+        report(SaverEvent::Pass {
+            pass: 0,
+            sent: pages,
+            total: pages,
+            dirty_left: 0,
+            percent: 100,
+        });
         self.set_state(domid, "suspend", DomainState::Suspended)?;
+        report(SaverEvent::Suspended);
         if out.write_all(&stream[suspend_at..]).is_err() {
             return fail(self, true);
         }
+        report(SaverEvent::StreamEnd);
+        report(SaverEvent::Complete);
         Ok(())
+    }
+
+    fn watch_saver(&mut self, sink: Option<SaverSink>) {
+        self.saver = sink;
     }
 
     fn domain_state(&mut self, domid: DomId) -> Result<DomainState, MigrateError> {

@@ -14,6 +14,7 @@
 //! | `transport` | the `sh -c RUNE` child (or any pair of streams) and [`Control`] (cancel) |
 //! | `pump` | the stream from libxl's pipe to the transport, through [`crate::stream::relay`] |
 //! | `progress` | phases, passes, rates and the downtime estimate |
+//! | `saver` | libxc's progress through libxl's logger (passes, the suspend) as typed events |
 //! | `sender` / `receiver` | the two state machines |
 //! | `backend` | [`MigrationBackend`] and the real [`LibxlBackend`] |
 //! | `fake` | [`FakeHost`], an in-memory host for protocol tests |
@@ -67,6 +68,7 @@ mod pump;
 mod receiver;
 mod render;
 mod rune;
+mod saver;
 mod sender;
 mod transport;
 
@@ -76,15 +78,16 @@ pub use fake::{
     ERROR_FAIL, ERROR_GUEST_TIMEDOUT, FakeBackend, FakeDomain, FakeHost, read_stream_exactly,
 };
 pub use outcome::{EXIT_MOVED, EXIT_NEEDS_ADMIN, EXIT_ON_SOURCE, Failure, Placement, SendResult};
-pub use progress::{Event, Phase, ProgressSink, Summary, Transfer};
+pub use progress::{DowntimeFrom, Event, Phase, ProgressSink, Summary, Transfer};
 pub use pump::pump;
 pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive, receiver_stdio};
 #[cfg(feature = "serde")]
 pub use render::failure_json;
 pub use render::{
-    SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_suspend_abi, phase_text,
-    progress_text, resume_text, summary_text, suspend_abi, target_label,
+    ProgressView, SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_suspend_abi,
+    phase_text, progress_text, resume_text, saver_text, summary_text, suspend_abi, target_label,
 };
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
+pub use saver::{SaverEvent, SaverSink, parse_log_line, parse_progress};
 pub use sender::{Prepared, SendOptions, prepare, resume_on_source, send, send_over};
 pub use transport::{Breaker, Control, Transport};

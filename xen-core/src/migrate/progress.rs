@@ -67,6 +67,23 @@ pub enum Event {
     },
     /// Transfer progress (at most every 100 ms, and at each new pass).
     Progress(Transfer),
+    /// libxc's own report, through libxl's logger (its passes, the suspend).
+    Saver(super::saver::SaverEvent),
+}
+
+/// Where the downtime's start was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "kebab-case")
+)]
+#[non_exhaustive]
+pub enum DowntimeFrom {
+    /// libxc's "Domain now suspended", through libxl's logger.
+    Libxl,
+    /// Estimated from the stream: the end of the last live pass.
+    Stream,
 }
 
 /// Where progress goes (called from the pump thread too).
@@ -163,6 +180,8 @@ pub struct Summary {
     /// From the suspend (estimated from the stream) to the target's status byte: the time
     /// the guest ran nowhere.
     pub downtime_s: Option<f64>,
+    /// Where the downtime's start came from.
+    pub downtime_from: Option<DowntimeFrom>,
     /// Things the administrator should know (e.g. a source copy left to destroy).
     pub warnings: Vec<String>,
 }

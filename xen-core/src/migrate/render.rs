@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use super::error::MigrateError;
 use super::outcome::Failure;
-use super::progress::{Phase, Summary, Transfer};
+use super::progress::{Event, Phase, Summary, Transfer};
+use super::saver::SaverEvent;
 use crate::ffi::{LogLevel, SuspendAbi};
 use crate::host::DomId;
 
@@ -80,6 +81,51 @@ pub fn progress_text(t: &Transfer) -> String {
         t.bytes as f64 / f64::from(1 << 20),
         t.mib_per_s
     )
+}
+
+/// libxc's report as a few words: `libxc pass 1: 1024/4096 pages, 3072 dirty left`.
+pub fn saver_text(event: &SaverEvent) -> String {
+    match event {
+        SaverEvent::StreamStart => "libxc: stream started".to_string(),
+        SaverEvent::Pass {
+            pass,
+            sent,
+            total,
+            dirty_left,
+            ..
+        } => format!("libxc pass {pass}: {sent}/{total} pages, {dirty_left} dirty left"),
+        SaverEvent::Suspended => "libxc: guest suspended, sending the last pages".to_string(),
+        SaverEvent::Verify { sent, total } => format!("libxc verify: {sent}/{total} pages"),
+        SaverEvent::StreamEnd | SaverEvent::Complete => "libxc: stream complete".to_string(),
+    }
+}
+
+/// The progress bar's state: the last transfer and libxc report, shown together.
+#[derive(Debug, Default)]
+pub struct ProgressView {
+    transfer: Option<String>,
+    saver: Option<String>,
+}
+
+impl ProgressView {
+    /// Takes one event; returns the bar's new message.
+    pub fn update(&mut self, event: &Event) -> String {
+        match event {
+            Event::Phase { phase } => {
+                self.transfer = None;
+                self.saver = None;
+                return phase_text(*phase).to_string();
+            }
+            Event::Progress(t) => self.transfer = Some(progress_text(t)),
+            Event::Saver(s) => self.saver = Some(saver_text(s)),
+        }
+        match (&self.transfer, &self.saver) {
+            (Some(t), Some(s)) => format!("{t} [{s}]"),
+            (Some(t), None) => t.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// The line printed after a successful migration to `target` ([`target_label`]).
@@ -164,6 +210,7 @@ mod tests {
             bytes: 3 << 20,
             passes: vec![100, 7],
             downtime_s: Some(0.25),
+            downtime_from: None,
             warnings: Vec::new(),
         };
         assert_eq!(
@@ -192,6 +239,34 @@ mod tests {
         assert_eq!(
             resume_text(DomId(4), "g1", true),
             "g1 (domain 4): resumed\n"
+        );
+    }
+
+    #[test]
+    fn the_view_shows_the_transfer_and_libxc_together() {
+        let mut view = ProgressView::default();
+        let pass = SaverEvent::Pass {
+            pass: 1,
+            sent: 1024,
+            total: 4096,
+            dirty_left: 3072,
+            percent: 25,
+        };
+        assert_eq!(
+            view.update(&Event::Saver(pass)),
+            "libxc pass 1: 1024/4096 pages, 3072 dirty left"
+        );
+        let text = view.update(&Event::Progress(Transfer::default()));
+        assert!(
+            text.starts_with("pass 0: 0 pages sent this pass")
+                && text.ends_with("[libxc pass 1: 1024/4096 pages, 3072 dirty left]"),
+            "{text}"
+        );
+        assert_eq!(
+            view.update(&Event::Phase {
+                phase: Phase::Handover
+            }),
+            phase_text(Phase::Handover)
         );
     }
 

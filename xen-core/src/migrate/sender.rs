@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::os::fd::AsFd as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::OFlag;
@@ -13,13 +13,14 @@ use nix::fcntl::OFlag;
 use super::backend::{DomainState, MigrationBackend};
 use super::error::{MigrateError, Step};
 use super::outcome::{Failure, Placement, SendResult};
-use super::progress::{Event, Phase, ProgressSink, Summary, emit, seconds};
+use super::progress::{DowntimeFrom, Event, Phase, ProgressSink, Summary, emit, seconds};
 use super::protocol::{
     BANNER, GO, MIGRATED_AWAY_SUFFIX, READY, REPORT, encode_header, outgoing_config, read_message,
     read_status, write_message,
 };
 use super::pump;
 use super::rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
+use super::saver::SaverEvent;
 use super::transport::{Control, Transport};
 use crate::host::DomId;
 use crate::stream::GuestConfig;
@@ -230,9 +231,22 @@ pub fn send_over(
             ));
         }
     };
+    // libxc's own reports (passes, the suspend) go to the progress sink; the suspend's time
+    // starts the downtime.
+    let suspended_at: Arc<Mutex<Option<Instant>>> = Arc::default();
+    run.backend.watch_saver(Some({
+        let (sink, suspended_at) = (sink.clone(), suspended_at.clone());
+        Arc::new(move |event: &SaverEvent| {
+            if *event == SaverEvent::Suspended {
+                *suspended_at.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+            }
+            emit(&sink, &Event::Saver(*event));
+        })
+    }));
     let suspended = run
         .backend
         .suspend(prepared.domid, pipe_write.as_fd(), options.debug);
+    run.backend.watch_saver(None);
     drop(pipe_write);
     let pumped = pump.join();
     let (tracker, relay_result) = match pumped {
@@ -314,15 +328,21 @@ pub fn send_over(
     }
     transport.close(TRANSPORT_GRACE);
     let tracker = tracker.as_ref();
+    let libxl_suspend = *suspended_at.lock().unwrap_or_else(PoisonError::into_inner);
+    let (downtime_from, downtime_start) =
+        match (libxl_suspend, tracker.and_then(|t| t.suspended_at())) {
+            (Some(at), _) => (Some(DowntimeFrom::Libxl), Some(at)),
+            (None, Some(at)) => (Some(DowntimeFrom::Stream), Some(at)),
+            (None, None) => (None, None),
+        };
     Ok(Summary {
         domain: name,
         source_domid: prepared.domid.0,
         total_s: seconds(start.elapsed()),
         bytes: tracker.map_or(0, |t| t.transfer.bytes),
         passes: tracker.map(|t| t.passes.clone()).unwrap_or_default(),
-        downtime_s: tracker
-            .and_then(|t| t.suspended_at())
-            .map(|at| seconds(status_at.saturating_duration_since(at))),
+        downtime_s: downtime_start.map(|at| seconds(status_at.saturating_duration_since(at))),
+        downtime_from,
         warnings,
     })
 }
