@@ -61,43 +61,6 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Aligns rows of cells into columns (two spaces apart, last column unpadded), like xl.
-pub fn columns(rows: &[Vec<String>]) -> String {
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; width];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                let pad = widths[i] - cell.chars().count() + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn test_columns_align_and_trim() {
-        let rows = vec![
-            vec!["A".to_string(), "BB".to_string(), "C".to_string()],
-            vec!["AAA".to_string(), "B".to_string(), String::new()],
-        ];
-        assert_eq!(columns(&rows), "A    BB  C\nAAA  B\n");
-    }
-}
+/// Aligns rows of cells into columns (two spaces apart, last column unpadded), like xl:
+/// the one layout the libraries' text renderings use too.
+pub use text_table::columns;

@@ -50,6 +50,7 @@ mod libxl_record;
 mod page;
 mod parser;
 mod relay;
+mod report;
 mod synthetic;
 mod verify;
 mod writer;
@@ -79,6 +80,7 @@ pub use relay::{
     Analysis, READ_CHUNK_BYTES, RelayEvent, RelayReport, analyze_bytes, analyze_reader,
     parse_reader, relay,
 };
+pub use report::{InspectReport, RelayWatch, VerifyOutcome, analyze_file};
 pub use synthetic::SyntheticGuest;
 pub use verify::{MAX_KEPT_PROBLEMS, Problem, Verifier, VerifyReport};
 pub use writer::{StreamWriter, encode};
