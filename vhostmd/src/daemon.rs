@@ -19,7 +19,7 @@ use crate::collect::{CollectOptions, Collecting, Update};
 use crate::config::Config;
 use crate::disk::MetricsDisk;
 use crate::error::VhostmdError;
-use crate::log::{Level, Logger};
+use crate::log::chain;
 use crate::virtio::VirtioServer;
 use crate::vms::VmSource;
 
@@ -31,9 +31,8 @@ pub struct DaemonOptions {
     pub config_path: PathBuf,
     /// The libvirt URI (`-c`), also the CONNECT token.
     pub connect: Option<String>,
-    /// Info messages (`-v`).
-    pub verbose: bool,
-    /// Stay in the foreground and log to stderr (`-d`); otherwise daemonise and use syslog.
+    /// Stay in the foreground (`-d`); otherwise daemonise. (Where the log goes is the
+    /// binary's choice: see [`crate::log`].)
     pub foreground: bool,
     /// Pid file (`-p`).
     pub pid_file: Option<PathBuf>,
@@ -51,7 +50,6 @@ impl DaemonOptions {
         DaemonOptions {
             config_path,
             connect: None,
-            verbose: false,
             foreground: false,
             pid_file: None,
             user: None,
@@ -222,7 +220,6 @@ pub struct Daemon {
     disk: Option<MetricsDisk>,
     virtio: Option<VirtioServer>,
     vms: Box<dyn VmSource>,
-    log: Logger,
     updates: u64,
 }
 
@@ -232,10 +229,9 @@ impl Daemon {
         config: Config,
         options: DaemonOptions,
         vms: Box<dyn VmSource>,
-        log: Logger,
     ) -> Result<Daemon, VhostmdError> {
         let disk = open_disk(&config)?;
-        let virtio = start_virtio(&config, &log)?;
+        let virtio = start_virtio(&config)?;
         let collecting = Collecting::new(config, collect_options(&options));
         Ok(Daemon {
             options,
@@ -243,7 +239,6 @@ impl Daemon {
             disk,
             virtio,
             vms,
-            log,
             updates: 0,
         })
     }
@@ -263,18 +258,18 @@ impl Daemon {
         let vms = match self.vms.list() {
             Ok(vms) => vms,
             Err(e) => {
-                self.log.error(&e);
+                tracing::error!("{}", chain(&e));
                 Vec::new()
             }
         };
         let update = self.collecting.collect(&vms);
         for e in &update.errors {
-            self.log.warn(e);
+            tracing::warn!("{}", chain(e));
         }
         if let Some(disk) = &mut self.disk
             && let Err(e) = disk.update(update.document().as_bytes())
         {
-            self.log.error(&e);
+            tracing::error!("{}", chain(&e));
         }
         if let Some(v) = &self.virtio {
             let parts: Vec<(u32, &str)> = update
@@ -285,7 +280,7 @@ impl Daemon {
             v.publish(&update.host_xml, &parts);
         }
         self.updates += 1;
-        self.log.info(&format!("update {} done", self.updates));
+        tracing::debug!("update {} done", self.updates);
         update
     }
 
@@ -294,11 +289,8 @@ impl Daemon {
         let config = match Config::read(&self.options.config_path) {
             Ok(c) => c,
             Err(e) => {
-                self.log.error(&e);
-                self.log.log(
-                    Level::Warning,
-                    "configuration not reloaded; the old one stays in use",
-                );
+                tracing::error!("{}", chain(&e));
+                tracing::warn!("configuration not reloaded; the old one stays in use");
                 return;
             }
         };
@@ -307,25 +299,22 @@ impl Daemon {
             match open_disk(&config) {
                 Ok(disk) => self.disk = disk,
                 Err(e) => {
-                    self.log.error(&e);
+                    tracing::error!("{}", chain(&e));
                     return;
                 }
             }
         }
         if config.virtio != old.virtio || config.transports.virtio != old.transports.virtio {
             self.virtio = None;
-            match start_virtio(&config, &self.log) {
+            match start_virtio(&config) {
                 Ok(v) => self.virtio = v,
-                Err(e) => self.log.error(&e),
+                Err(e) => tracing::error!("{}", chain(&e)),
             }
         }
         self.collecting = Collecting::new(config, collect_options(&self.options));
-        self.log.log(
-            Level::Notice,
-            &format!(
-                "configuration {} reloaded",
-                self.options.config_path.display()
-            ),
+        tracing::info!(
+            "configuration {} reloaded",
+            self.options.config_path.display()
         );
     }
 
@@ -347,7 +336,7 @@ impl Daemon {
                 let left = next.saturating_duration_since(Instant::now());
                 match signals.wait(left) {
                     Some(DaemonSignal::Stop) => {
-                        self.log.info("stopping");
+                        tracing::debug!("stopping");
                         return;
                     }
                     Some(DaemonSignal::Reload) => {
@@ -380,12 +369,11 @@ fn open_disk(config: &Config) -> Result<Option<MetricsDisk>, VhostmdError> {
     MetricsDisk::create(&config.disk.path, config.disk.size_bytes).map(Some)
 }
 
-fn start_virtio(config: &Config, log: &Logger) -> Result<Option<VirtioServer>, VhostmdError> {
+fn start_virtio(config: &Config) -> Result<Option<VirtioServer>, VhostmdError> {
     if !config.transports.virtio {
         return Ok(None);
     }
-    let thread_log = log.clone();
-    VirtioServer::start(config.virtio.clone(), move |m| thread_log.info(m))
+    VirtioServer::start(config.virtio.clone())
         .map(Some)
         .map_err(|e| VhostmdError::system("cannot start the virtio thread", e))
 }
@@ -409,11 +397,6 @@ pub fn run(options: DaemonOptions, mut vms: Box<dyn VmSource>) -> Result<(), Vho
         nix::unistd::daemon(false, false)
             .map_err(|e| VhostmdError::system("cannot daemonise", e))?;
     }
-    let log = if options.foreground {
-        Logger::stderr(options.verbose)
-    } else {
-        Logger::syslog(options.verbose)
-    };
     let signals = Signals::block()?;
     let _pid_file = match &options.pid_file {
         Some(p) => Some(PidFile::create(p)?),
@@ -423,12 +406,12 @@ pub fn run(options: DaemonOptions, mut vms: Box<dyn VmSource>) -> Result<(), Vho
     vms.open()?;
     let user = options.user.clone();
     let disk_path = config.transports.vbd.then(|| config.disk.path.clone());
-    let mut daemon = Daemon::new(config, options, vms, log.clone())?;
+    let mut daemon = Daemon::new(config, options, vms)?;
     if let Some(user) = &user {
         drop_privileges(user)?;
     }
     if let Some(path) = disk_path {
-        log.log(Level::Notice, &block_attach_hint(&path));
+        tracing::info!("{}", block_attach_hint(&path));
     }
     daemon.run(&signals);
     Ok(())

@@ -138,16 +138,14 @@ pub struct VirtioServer {
 }
 
 impl VirtioServer {
-    /// Starts serving channels under `config.channel_path`. `log` receives messages.
-    pub fn start(
-        config: VirtioConfig,
-        log: impl Fn(&str) + Send + 'static,
-    ) -> Result<VirtioServer, std::io::Error> {
+    /// Starts serving channels under `config.channel_path`. Channels connecting and closing
+    /// are logged through `tracing` at debug level (the daemon's `-v` messages).
+    pub fn start(config: VirtioConfig) -> Result<VirtioServer, std::io::Error> {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let inner = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("vhostmd-virtio".into())
-            .spawn(move || serve(&config, &inner, &log))?;
+            .spawn(move || serve(&config, &inner))?;
         Ok(VirtioServer {
             shared,
             thread: Some(thread),
@@ -185,7 +183,7 @@ struct Channel {
     parser: RequestParser,
 }
 
-fn serve(config: &VirtioConfig, shared: &Mutex<Shared>, log: &dyn Fn(&str)) {
+fn serve(config: &VirtioConfig, shared: &Mutex<Shared>) {
     let mut channels: HashMap<u32, Channel> = HashMap::new();
     let mut last_scan: Option<Instant> = None;
     loop {
@@ -202,7 +200,7 @@ fn serve(config: &VirtioConfig, shared: &Mutex<Shared>, log: &dyn Fn(&str)) {
         let missing = known.iter().any(|id| !channels.contains_key(id));
         if missing && last_scan.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
             last_scan = Some(Instant::now());
-            scan(config, &known, &mut channels, log);
+            scan(config, &known, &mut channels);
         }
         let ids: Vec<u32> = channels.keys().copied().collect();
         let mut ready = Vec::new();
@@ -228,7 +226,7 @@ fn serve(config: &VirtioConfig, shared: &Mutex<Shared>, log: &dyn Fn(&str)) {
             if !service(id, &mut channels, shared)
                 && let Some(c) = channels.remove(&id)
             {
-                log(&format!("virtio channel {} closed", c.path.display()));
+                tracing::debug!("virtio channel {} closed", c.path.display());
             }
         }
     }
@@ -262,12 +260,7 @@ fn service(id: u32, channels: &mut HashMap<u32, Channel>, shared: &Mutex<Shared>
 }
 
 /// Connects to the channel sockets of known VMs that have none yet.
-fn scan(
-    config: &VirtioConfig,
-    known: &[u32],
-    channels: &mut HashMap<u32, Channel>,
-    log: &dyn Fn(&str),
-) {
+fn scan(config: &VirtioConfig, known: &[u32], channels: &mut HashMap<u32, Channel>) {
     let Ok(entries) = std::fs::read_dir(&config.channel_path) else {
         return;
     };
@@ -289,7 +282,7 @@ fn scan(
         match UnixStream::connect(&path) {
             Ok(stream) => {
                 let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-                log(&format!("virtio channel {} connected", path.display()));
+                tracing::debug!("virtio channel {} connected", path.display());
                 channels.insert(
                     id,
                     Channel {
@@ -299,7 +292,7 @@ fn scan(
                     },
                 );
             }
-            Err(e) => log(&format!("cannot connect to {}: {e}", path.display())),
+            Err(e) => tracing::debug!("cannot connect to {}: {e}", path.display()),
         }
     }
 }

@@ -11,7 +11,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{MULTI_URI, golden_config, multi_vms, read, test_vm};
-use vhostmd::log::Logger;
 use vhostmd::{Config, Daemon, DaemonOptions, StaticVms};
 
 fn listen(channel: &Path, dir: &str) -> UnixListener {
@@ -58,13 +57,7 @@ fn daemon(conf: &str, dir: &Path, uri: &str, vms: Vec<vhostmd::Vm>) -> Daemon {
     let config = Config::parse(text.as_bytes(), Path::new(conf)).unwrap();
     let mut options = DaemonOptions::new(dir.join(conf));
     options.connect = Some(uri.to_string());
-    Daemon::new(
-        config,
-        options,
-        Box::new(StaticVms::new(vms)),
-        Logger::stderr(false),
-    )
-    .unwrap()
+    Daemon::new(config, options, Box::new(StaticVms::new(vms))).unwrap()
 }
 
 #[test]

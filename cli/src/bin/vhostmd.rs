@@ -6,6 +6,8 @@
 
 #![forbid(unsafe_code)]
 
+#[path = "../dropin/daemon_log.rs"]
+mod daemon_log;
 #[path = "../dropin/vhostmd_args.rs"]
 mod vhostmd_args;
 
@@ -57,9 +59,15 @@ fn run(args: Args) -> Result<(), VhostmdError> {
         (None, Source::None) => Box::new(NoVms),
         (None, Source::Xen) => Box::new(XenVms::new()),
     };
+    // The library logs through `tracing`; upstream's sinks: stderr with -d, else syslog.
+    let sink = if args.no_daemonize {
+        daemon_log::Sink::Stderr
+    } else {
+        daemon_log::Sink::Syslog("/dev/log".into())
+    };
+    daemon_log::install(sink, args.verbose);
     let mut options = DaemonOptions::new(args.config);
     options.connect = args.connect;
-    options.verbose = args.verbose;
     options.foreground = args.no_daemonize;
     options.pid_file = args.pid_file.or_else(daemon::default_pid_file);
     options.user = args.user;
