@@ -65,6 +65,7 @@ mod mkconfig;
 mod sh;
 mod temp;
 mod text;
+mod views;
 mod write;
 pub mod xen;
 
@@ -82,6 +83,7 @@ pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
 pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
 pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
 pub use mkconfig::{Mkconfig, MkconfigRun};
+pub use views::{DefaultReport, OptionView, ShowReport, forced_errors};
 pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
 pub use xen::{Finding, FindingKind, Severity, XenOption, XenOptionTable, XenParam};
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, DefaultKind, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig, SetOptions,
-    Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path, installed_xen,
+    BootConfig, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig,
+    SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path, installed_xen,
 };
 use serde::Serialize;
 
@@ -224,7 +224,7 @@ fn notes(config: &BootConfig, out: &Output) {
 fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let (version, _) = table(root, None);
-    let report = render::show(&config, version);
+    let report = config.show(version);
     if out.json {
         out.print_json(&report)?;
     } else {
@@ -279,14 +279,8 @@ fn set(root: &Path, args: &SetArgs, out: &Output) -> Result<u8, CliError> {
     let opts: Vec<&str> = args.options.iter().map(String::as_str).collect();
     let edit = config.plan_set(&opts, &options)?;
     if args.force {
-        for opt in &opts {
-            if let Ok(option) = grub_cfg::validate_token(opt) {
-                for finding in grub_cfg::xen::check_option(options.table, &option) {
-                    if finding.severity == Severity::Error {
-                        out.warn(format_args!("--force: {finding}"));
-                    }
-                }
-            }
+        for finding in grub_cfg::forced_errors(options.table, &opts) {
+            out.warn(format_args!("--force: {finding}"));
         }
     }
     finish_edit(&edit, args.dry_run, !args.no_backup, out)
@@ -357,7 +351,7 @@ fn entries(root: &Path, args: &EntriesArgs, out: &Output) -> Result<u8, CliError
     let path = args.file.clone().unwrap_or_else(|| grub_cfg_path(root));
     let menu = Menu::read(&path)?;
     let env = GrubEnv::for_root(root).ok();
-    let default = render::booted_default(&menu, env.as_ref());
+    let default = menu.booted_default(env.as_ref());
     if out.json {
         let list: Vec<&grub_cfg::MenuEntry> = menu
             .entries()
@@ -387,7 +381,7 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
     let menu = Menu::read(&menu_path);
     let Some(entry) = &args.entry else {
         let menu = menu.ok();
-        let report = render::default_report(grub_default, &env, menu.as_ref());
+        let report = DefaultReport::new(grub_default, &env, menu.as_ref());
         if out.json {
             out.print_json(&report)?;
         } else {

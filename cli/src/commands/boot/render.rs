@@ -4,68 +4,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use grub_cfg::{
-    BOOT_VARIABLES, BootConfig, CheckReport, Edit, GrubEnv, Menu, MenuEntry, SourceLine,
-    SourcedOption, UnknownValue, Variable, WriteReport, XenOptionTable, XenVariable, xen,
+    CheckReport, DefaultReport, Edit, Menu, MenuEntry, ShowReport, SourceLine, WriteReport, xen,
 };
 use serde::Serialize;
 
 use crate::output::columns;
-
-/// One Xen option in `show`.
-#[derive(Debug, Serialize)]
-pub struct OptionView {
-    #[serde(flatten)]
-    pub option: SourcedOption,
-    /// How Xen reads the value (`4 GiB`, `false`), when known.
-    pub means: Option<String>,
-}
-
-/// `xenadm boot show`.
-#[derive(Debug, Serialize)]
-pub struct ShowReport {
-    pub files: Vec<PathBuf>,
-    pub variables: Vec<Variable>,
-    /// GRUB_CMDLINE_XEN then GRUB_CMDLINE_XEN_DEFAULT: the line of normal Xen entries.
-    pub xen_options: Vec<OptionView>,
-    /// Options that a later one overrides (Xen uses the last).
-    pub overridden: Vec<String>,
-    /// Variables whose value cannot be known statically.
-    pub unknown: Vec<UnknownValue>,
-    pub notes: Vec<UnknownValue>,
-}
-
-pub fn show(config: &BootConfig, version: XenOptionTable) -> ShowReport {
-    let variables: Vec<Variable> = BOOT_VARIABLES.iter().map(|n| config.variable(n)).collect();
-    let mut xen_options = Vec::new();
-    let mut unknown = Vec::new();
-    for variable in [XenVariable::Xen, XenVariable::XenDefault] {
-        match config.xen_options(variable) {
-            Ok(opts) => xen_options.extend(opts.into_iter().map(|o| OptionView {
-                means: xen::describe_value(version, &o.option),
-                option: o,
-            })),
-            Err(u) => unknown.push(u),
-        }
-    }
-    let overridden = xen_options
-        .iter()
-        .enumerate()
-        .filter(|(i, o)| {
-            xen_options[i + 1..]
-                .iter()
-                .any(|later| later.option.option.identity() == o.option.option.identity())
-        })
-        .map(|(_, o)| o.option.option.raw.clone())
-        .collect();
-    ShowReport {
-        files: config.files().into_iter().map(Path::to_path_buf).collect(),
-        variables,
-        xen_options,
-        overridden,
-        unknown,
-        notes: config.notes(),
-    }
-}
 
 fn source(s: Option<&SourceLine>) -> String {
     s.map_or_else(|| "-".to_string(), ToString::to_string)
@@ -230,22 +173,6 @@ pub struct EntriesJson<'a> {
     pub entries: Vec<&'a MenuEntry>,
 }
 
-/// The default grub.cfg selects (following `${saved_entry}` / next_entry into grubenv).
-pub fn booted_default<'a>(
-    menu: &'a Menu,
-    env: Option<&GrubEnv>,
-) -> Option<(String, &'a MenuEntry)> {
-    let mut spec = menu.default.clone()?;
-    if spec == "${saved_entry}" {
-        spec = env
-            .and_then(|e| e.get("saved_entry"))
-            .unwrap_or("0")
-            .to_string();
-    }
-    let entry = menu.resolve(&spec)?;
-    Some((spec, entry))
-}
-
 pub fn entries_text(menu: &Menu, all: bool, default: Option<&MenuEntry>) -> String {
     let mut out = String::new();
     let list: Vec<&MenuEntry> = menu
@@ -299,38 +226,6 @@ pub fn entries_text(menu: &Menu, all: bool, default: Option<&MenuEntry>) -> Stri
         out.push_str("(* = the default entry)\n");
     }
     out
-}
-
-/// `xenadm boot default` without an entry.
-#[derive(Debug, Serialize)]
-pub struct DefaultReport {
-    pub grub_default: Option<Variable>,
-    pub grubenv: PathBuf,
-    pub saved_entry: Option<String>,
-    pub next_entry: Option<String>,
-    /// The entry GRUB will boot, by title path, when grub.cfg could be read.
-    pub boots: Option<String>,
-    pub grub_cfg: Option<PathBuf>,
-}
-
-pub fn default_report(
-    grub_default: Option<Variable>,
-    env: &GrubEnv,
-    menu: Option<&Menu>,
-) -> DefaultReport {
-    let boots = menu.and_then(|m| {
-        let next = env.get("next_entry").and_then(|n| m.resolve(n));
-        next.or_else(|| booted_default(m, Some(env)).map(|(_, e)| e))
-            .map(MenuEntry::title_path)
-    });
-    DefaultReport {
-        grub_default,
-        grubenv: env.path().to_path_buf(),
-        saved_entry: env.get("saved_entry").map(str::to_string),
-        next_entry: env.get("next_entry").map(str::to_string),
-        boots,
-        grub_cfg: menu.map(|m| m.path.clone()),
-    }
 }
 
 pub fn default_text(r: &DefaultReport) -> String {
