@@ -86,23 +86,21 @@ fn page(command: &clap::Command, section: &str) -> Result<(String, Vec<u8>), Cli
     let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
     let mut page = Vec::new();
     man.render(&mut page).map_err(CliError::Output)?;
+    let (prose, _) = prose(stem);
     let mut extra = Roff::default();
     extra.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in exit_status(stem) {
+    for (code, meaning) in prose.exit {
         extra
             .control("TP", [])
             .text([bold(code)])
             .text([roman(meaning)]);
     }
-    if !matches!(stem, "vhostmd" | "vm-dump-metrics") {
-        extra.control("PP", []).text([roman(
-            "A closed pipe on standard output (xenadm ... | head) ends the command quietly with status 0, as Unix tools do.",
-        )]);
+    for note in prose.notes {
+        extra.control("PP", []).text([roman(note)]);
     }
-    let examples = examples(stem);
-    if !examples.is_empty() {
+    if !prose.examples.is_empty() {
         extra.control("SH", ["EXAMPLES"]);
-        for (what, command) in examples {
+        for (command, what) in prose.examples {
             extra
                 .control("TP", [])
                 .text([bold(command)])
@@ -110,7 +108,7 @@ fn page(command: &clap::Command, section: &str) -> Result<(String, Vec<u8>), Cli
         }
     }
     extra.control("SH", ["SEE ALSO"]);
-    extra.text([roman(see_also(stem))]);
+    extra.text([roman(see_also(stem, &prose.see))]);
     page.extend_from_slice(extra.to_roff().as_bytes());
     Ok((name, page))
 }
@@ -197,229 +195,70 @@ fn synopsis(command: &clap::Command) -> String {
     words.join(" ")
 }
 
-fn exit_status(stem: &str) -> Vec<(&'static str, &'static str)> {
-    let mut codes = vec![("0", "Success.")];
-    codes.push(match stem {
-        "xenadm-cpuid-fits" => (
-            "1",
-            "The guest cannot run on the target (a \"no\" answer), or a dump could not be read.",
-        ),
-        "xenadm-boot-check" | "xenadm-vhostmd-check" => (
-            "1",
-            "The configuration has errors (listed on stdout), or could not be read.",
-        ),
-        "vhostmd" => (
-            "1",
-            "The configuration is invalid (--check-config), the metrics disk or the VM source failed, or another vhostmd already runs with the same pid file.",
-        ),
-        "vm-dump-metrics" => (
-            "1",
-            "No metrics could be read (no disk, a busy or corrupt disk, no answer on the port).",
-        ),
-        _ => (
-            "1",
-            "Failure: the error, its causes and a hint naming the fix are printed on stderr.",
-        ),
-    });
-    if stem == "xenadm-migrate" {
-        return vec![
-            (
-                "0",
-                "Moved: the guest runs on the target. With --check: it can move (every preflight row passed or warned).",
-            ),
-            (
-                "1",
-                "Not moved, the guest still runs here: the migration failed, or the preflight refused it (a FAIL row, the table names the fix). With --check: it cannot move.",
-            ),
-            (
-                "2",
-                "With --check: not fully checked (a row could not be checked and none failed, or the preflight could not run). Otherwise a usage error.",
-            ),
-            (
-                "3",
-                "The guest needs the administrator: the message says which host to check and the commands that fix it.",
-            ),
-        ];
-    }
-    codes.push((
-        "2",
-        "Usage error: an unknown command or option, or a missing or malformed argument.",
-    ));
-    codes
+/// The prose of the pages: EXIT STATUS, EXAMPLES and SEE ALSO texts (the file's head says
+/// its format).
+const PAGES: &str = include_str!("docs/pages.txt");
+
+/// What pages.txt says for one page.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Prose {
+    /// (code, meaning), in order of first mention.
+    exit: Vec<(&'static str, &'static str)>,
+    /// Paragraphs after the exit statuses.
+    notes: Vec<&'static str>,
+    /// (command, what it does).
+    examples: Vec<(&'static str, &'static str)>,
+    /// Related pages.
+    see: Vec<&'static str>,
 }
 
-/// (what it does, the command), for the page `stem`.
-fn examples(stem: &str) -> Vec<(&'static str, &'static str)> {
-    match stem {
-        "xenadm" => vec![
-            ("This host: CPU, hypervisor, Xen role.", "xenadm status"),
-            (
-                "The CPUID mask that lets guests migrate between these hosts.",
-                "xenadm cpuid mask host-*.txt",
-            ),
-            ("Grow an image to 40 GiB.", "xenadm image grow IMG --to 40G"),
-            (
-                "Set a Xen boot option, then regenerate grub.cfg.",
-                "xenadm boot set dom0_mem=4G,max:4G && xenadm boot mkconfig",
-            ),
-            ("Domains, like xl list.", "xenadm list"),
-        ],
-        "xenadm-status" => vec![
-            ("One screen about this host.", "xenadm status"),
-            ("The same as JSON.", "xenadm --json status"),
-        ],
-        "xenadm-cpuid-dump" => vec![(
-            "This CPU, in `cpuid -1r` format, for another host's mask.",
-            "xenadm cpuid dump -1 > host-a.txt",
-        )],
-        "xenadm-cpuid-mask" => vec![
-            (
-                "xl.cfg's `cpuid = [ ... ]`.",
-                "xenadm cpuid mask host-*.txt",
-            ),
-            (
-                "libvirt's disabled features.",
-                "xenadm cpuid mask --format libvirt host-*.txt",
-            ),
-            (
-                "A dump made on another host, read from a pipe.",
-                "xenadm cpuid mask a.txt <(ssh hostb xenadm cpuid dump -1)",
-            ),
-        ],
-        "xenadm-cpuid-explain" => vec![(
-            "Which host lacks each masked feature.",
-            "xenadm cpuid explain host-*.txt",
-        )],
-        "xenadm-cpuid-fits" => vec![(
-            "Can a guest started on A move to B? Exit 1 if not.",
-            "xenadm cpuid fits host-a.txt host-b.txt",
-        )],
-        "xenadm-migrate" => vec![
-            (
-                "Can web1 move to hostb? One row per check with the fix.",
-                "xenadm migrate --check web1 hostb",
-            ),
-            (
-                "The same as JSON, over ssh on another port.",
-                "xenadm --json migrate --check -s 'ssh -p 2222' web1 hostb",
-            ),
-        ],
-        "xenadm-cpuid-features" => vec![(
-            "Every known feature bit and its names.",
-            "xenadm cpuid features",
-        )],
-        "xenadm-image-usage" => vec![(
-            "Every image below a folder, with the overcommit of its file system.",
-            "xenadm image usage /var/lib/xen/images",
-        )],
-        "xenadm-image-map" => vec![(
-            "The data and hole extents of an image.",
-            "xenadm image map disk.img",
-        )],
-        "xenadm-image-grow" => vec![
-            ("Grow to 40 GiB.", "xenadm image grow disk.img --to 40G"),
-            (
-                "Grow by 10 GiB, reserving the space now.",
-                "xenadm image grow disk.img --by 10G --allocate",
-            ),
-            (
-                "Say what would be done.",
-                "xenadm image grow disk.img --to 40G --dry-run",
-            ),
-        ],
-        "xenadm-image-loops" => vec![(
-            "The loop devices backed by an image (losetup -j).",
-            "xenadm image loops disk.img",
-        )],
-        "xenadm-boot-show" => vec![("The Xen boot variables with file:line.", "xenadm boot show")],
-        "xenadm-boot-set" => vec![
-            (
-                "dom0's memory for every Xen entry.",
-                "xenadm boot set dom0_mem=4G,max:4G",
-            ),
-            (
-                "Only for normal (not recovery) entries.",
-                "xenadm boot set --default smt=0",
-            ),
-            (
-                "On a system mounted for rescue.",
-                "xenadm boot --root /mnt set dom0_mem=4G,max:4G",
-            ),
-        ],
-        "xenadm-boot-unset" => vec![(
-            "Remove an option from every Xen entry.",
-            "xenadm boot unset dom0_vcpus_pin",
-        )],
-        "xenadm-boot-check" => vec![(
-            "Validate against Xen 4.22's options.",
-            "xenadm boot check --xen-version 4.22",
-        )],
-        "xenadm-boot-mkconfig" => vec![("Regenerate grub.cfg.", "xenadm boot mkconfig")],
-        "xenadm-boot-entries" => vec![("The Xen boot entries.", "xenadm boot entries")],
-        "xenadm-boot-default" => vec![(
-            "Boot the Xen entry by default.",
-            "xenadm boot default 'Debian GNU/Linux, with Xen hypervisor'",
-        )],
-        "xenadm-list" => vec![("Domains, like xl list.", "xenadm list")],
-        "xenadm-info" => vec![("Host facts with topology.", "xenadm info -n")],
-        "xenadm-top" => vec![(
-            "Five samples a second apart, in xentop -b's format.",
-            "xenadm top -b -d 1 -i 5",
-        )],
-        "xenadm-net" => vec![("Every vif as JSON.", "xenadm --json net")],
-        "xenadm-exporter" => vec![(
-            "Serve Prometheus metrics on every address.",
-            "xenadm exporter --listen :9753",
-        )],
-        "xenadm-stream-inspect" => vec![(
-            "What an xl save file holds.",
-            "xenadm stream inspect guest.save",
-        )],
-        "xenadm-stream-verify" => {
-            vec![("Check a saved stream.", "xenadm stream verify guest.save")]
+/// The prose for the page `stem`, and the lines of pages.txt not in its format (a test
+/// keeps that empty).
+fn prose(stem: &str) -> (Prose, Vec<&'static str>) {
+    let mut prose = Prose::default();
+    let mut malformed = Vec::new();
+    let mut applies = false;
+    let mut lines = PAGES.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
         }
-        "xenadm-stream-relay" => vec![(
-            "Watch a live migration.",
-            "xl migrate -s \"\" GUEST \"xenadm stream relay | ssh HOST xl migrate-receive\"",
-        )],
-        "xenadm-vhostmd-check" => vec![(
-            "Validate vhostmd's configuration.",
-            "xenadm vhostmd check /etc/vhostmd/vhostmd.conf",
-        )],
-        "xenadm-vhostmd-dump" => vec![(
-            "The metrics document of a metrics disk.",
-            "xenadm vhostmd dump --disk /dev/shm/vhostmd0",
-        )],
-        "xenadm-completions" => vec![(
-            "Install bash completion.",
-            "xenadm completions bash > /etc/bash_completion.d/xenadm",
-        )],
-        "xenadm-man" => vec![(
-            "Write every page.",
-            "xenadm man --out-dir /usr/local/share/man/man1",
-        )],
-        "vhostmd" => vec![
-            (
-                "Check the configuration.",
-                "vhostmd --check-config /etc/vhostmd/vhostmd.conf",
-            ),
-            (
-                "Run in the foreground on a Xen host without libvirt.",
-                "vhostmd -d --vm-source xen",
-            ),
-        ],
-        "vm-dump-metrics" => vec![
-            ("In a guest: the metrics.", "vm-dump-metrics"),
-            (
-                "Into a file, from the metrics disk only.",
-                "vm-dump-metrics -b -d /tmp/metrics.xml",
-            ),
-        ],
-        _ => Vec::new(),
+        if let Some(pattern) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            applies = match pattern.strip_suffix('*') {
+                Some(prefix) => stem.starts_with(prefix),
+                None => stem == pattern,
+            };
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("$ ") {
+            match lines.next_if(|l| l.starts_with("  ")) {
+                Some(what) if applies => prose.examples.push((command, what.trim_start())),
+                Some(_) => {}
+                None => malformed.push(line),
+            }
+            continue;
+        }
+        match line.split_once(' ') {
+            Some(("exit", text)) => match text.split_once(' ') {
+                Some((code, _)) if code.parse::<u8>().is_err() => malformed.push(line),
+                None => malformed.push(line),
+                Some(_) if !applies => {}
+                Some((code, meaning)) => match prose.exit.iter_mut().find(|(c, _)| *c == code) {
+                    Some(entry) => entry.1 = meaning,
+                    None => prose.exit.push((code, meaning)),
+                },
+            },
+            Some(("note", text)) if applies => prose.notes.push(text),
+            Some(("see", text)) if applies => prose.see.extend(text.split(", ")),
+            Some(("note" | "see", _)) => {}
+            _ => malformed.push(line),
+        }
     }
+    (prose, malformed)
 }
 
-fn see_also(stem: &str) -> String {
+/// The parent page and xenadm(1), then the related pages pages.txt names.
+fn see_also(stem: &str, related: &[&str]) -> String {
     let mut pages: Vec<String> = Vec::new();
     // The parent and the top page.
     if let Some((parent, _)) = stem.rsplit_once('-')
@@ -430,20 +269,120 @@ fn see_also(stem: &str) -> String {
     if stem != "xenadm" {
         pages.push("xenadm(1)".to_string());
     }
-    let related: &[&str] = match stem {
-        s if s.starts_with("xenadm-cpuid") => &["cpuid(1)", "xl.cfg(5)"],
-        s if s.starts_with("xenadm-image") => &["losetup(8)", "fallocate(1)", "truncate(1)"],
-        s if s.starts_with("xenadm-boot") => &["grub-mkconfig(8)", "grub-editenv(1)"],
-        "xenadm-list" | "xenadm-info" => &["xl(1)"],
-        "xenadm-top" => &["xentop(1)", "xl(1)"],
-        s if s.starts_with("xenadm-stream") => &["xl(1)"],
-        s if s.starts_with("xenadm-vhostmd") => &["vhostmd(8)", "vm-dump-metrics(1)"],
-        "vhostmd" => &["vm-dump-metrics(1)", "xenadm-vhostmd(1)"],
-        "vm-dump-metrics" => &["vhostmd(8)"],
-        "xenadm" => &["xl(1)", "xentop(1)", "vhostmd(8)", "vm-dump-metrics(1)"],
-        _ => &[],
-    };
     pages.extend(related.iter().map(ToString::to_string));
     pages.dedup();
     pages.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every page's file stem.
+    fn stems() -> Vec<String> {
+        pages()
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name.rsplit_once('.').unwrap().0.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn test_pages_txt_is_well_formed_and_every_section_names_a_page() {
+        let (_, malformed) = prose("xenadm");
+        assert!(malformed.is_empty(), "{malformed:?}");
+        let stems = stems();
+        for pattern in PAGES
+            .lines()
+            .filter_map(|l| l.strip_prefix('[')?.strip_suffix(']'))
+        {
+            let matches = |stem: &String| match pattern.strip_suffix('*') {
+                Some(prefix) => stem.starts_with(prefix),
+                None => stem == pattern,
+            };
+            assert!(stems.iter().any(matches), "[{pattern}] names no page");
+        }
+    }
+
+    #[test]
+    fn test_later_sections_replace_exit_statuses_and_add_new_ones() {
+        let (migrate, _) = prose("xenadm-migrate");
+        let codes: Vec<&str> = migrate.exit.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes, ["0", "1", "2", "3"]);
+        assert!(migrate.exit[0].1.starts_with("Moved"));
+        let (vhostmd, _) = prose("vhostmd");
+        assert!(vhostmd.notes.is_empty(), "the drop-ins are not xenadm");
+        assert!(vhostmd.exit[1].1.contains("pid file"));
+        assert_eq!(vhostmd.exit[2].1, prose("xenadm").0.exit[2].1);
+    }
+
+    /// The sections added after clap_mangen's, byte for byte as they were when the texts were
+    /// written in Rust (pages.txt must render the same roff).
+    #[test]
+    fn test_generated_sections_byte_for_byte() {
+        let pages = pages().unwrap();
+        let tail = |name: &str| {
+            let (_, page) = pages.iter().find(|(n, _)| n == name).unwrap();
+            let text = String::from_utf8(page.clone()).unwrap();
+            let at = text.find(".SH \"EXIT STATUS\"").unwrap();
+            text[at..].to_string()
+        };
+        assert_eq!(
+            tail("xenadm-image-grow.1"),
+            r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success.
+.TP
+\fB1\fR
+Failure: the error, its causes and a hint naming the fix are printed on stderr.
+.TP
+\fB2\fR
+Usage error: an unknown command or option, or a missing or malformed argument.
+.PP
+A closed pipe on standard output (xenadm ... | head) ends the command quietly with status 0, as Unix tools do.
+.SH EXAMPLES
+.TP
+\fBxenadm image grow disk.img \-\-to 40G\fR
+Grow to 40 GiB.
+.TP
+\fBxenadm image grow disk.img \-\-by 10G \-\-allocate\fR
+Grow by 10 GiB, reserving the space now.
+.TP
+\fBxenadm image grow disk.img \-\-to 40G \-\-dry\-run\fR
+Say what would be done.
+.SH "SEE ALSO"
+xenadm\-image(1), xenadm(1), losetup(8), fallocate(1), truncate(1)
+"#
+        );
+        assert_eq!(
+            tail("vm-dump-metrics.1"),
+            r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success.
+.TP
+\fB1\fR
+No metrics could be read (no disk, a busy or corrupt disk, no answer on the port).
+.TP
+\fB2\fR
+Usage error: an unknown command or option, or a missing or malformed argument.
+.SH EXAMPLES
+.TP
+\fBvm\-dump\-metrics\fR
+In a guest: the metrics.
+.TP
+\fBvm\-dump\-metrics \-b \-d /tmp/metrics.xml\fR
+Into a file, from the metrics disk only.
+.SH "SEE ALSO"
+xenadm(1), vhostmd(8)
+"#
+        );
+        let top = tail("xenadm.1");
+        assert!(top.ends_with(
+            r#".SH "SEE ALSO"
+xl(1), xentop(1), vhostmd(8), vm\-dump\-metrics(1)
+"#
+        ));
+    }
 }
