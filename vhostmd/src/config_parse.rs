@@ -137,6 +137,29 @@ enum Rep {
     OneOrMore,
 }
 
+/// The children a [`Rep`] sequence matched, looked up by the model's element names.
+struct Matched<'m, 'e> {
+    model: &'m [(&'static str, Rep)],
+    /// One group per model item, in document order.
+    groups: Vec<Vec<&'e Element>>,
+}
+
+impl<'e> Matched<'_, 'e> {
+    /// The elements matched by the item named `name` (none for a name not in the model).
+    fn all(&self, name: &str) -> &[&'e Element] {
+        self.model
+            .iter()
+            .position(|&(n, _)| n == name)
+            .and_then(|i| self.groups.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The element of the `Rep::One` item named `name` (`sequence` checked it is there).
+    fn one(&self, name: &str) -> &'e Element {
+        self.all(name)[0]
+    }
+}
+
 impl Checker<'_> {
     fn error(&self, offset: usize, problem: ConfigProblem) -> VhostmdError {
         let (line, column) = xml::line_column(self.bytes, offset);
@@ -154,13 +177,13 @@ impl Checker<'_> {
     }
 
     /// Checks `element`'s children against a sequence content model; returns the children
-    /// matched by each item, in order.
-    fn sequence<'e>(
+    /// matched by each item, by the item's element name.
+    fn sequence<'m, 'e>(
         &self,
         element: &'e Element,
         parent: &'static str,
-        model: &[(&'static str, Rep)],
-    ) -> Result<Vec<Vec<&'e Element>>, VhostmdError> {
+        model: &'m [(&'static str, Rep)],
+    ) -> Result<Matched<'m, 'e>, VhostmdError> {
         self.no_text(element, parent)?;
         let mut groups: Vec<Vec<&Element>> = vec![Vec::new(); model.len()];
         let mut item = 0;
@@ -225,7 +248,7 @@ impl Checker<'_> {
                 ));
             }
         }
-        Ok(groups)
+        Ok(Matched { model, groups })
     }
 
     /// Element-only content: whitespace text at most.
@@ -296,7 +319,7 @@ impl Checker<'_> {
             "vhostmd",
             &[("globals", Rep::One), ("metrics", Rep::One)],
         )?;
-        let globals = top[0][0];
+        let globals = top.one("globals");
         self.attributes(globals, "globals", &[])?;
         let g = self.sequence(
             globals,
@@ -309,9 +332,9 @@ impl Checker<'_> {
                 ("transport", Rep::OneOrMore),
             ],
         )?;
-        let disk = self.disk(g[0][0])?;
-        let virtio_elements = g[1].clone();
-        let period_el = g[2][0];
+        let disk = self.disk(g.one("disk"))?;
+        let virtio_elements = g.all("virtio");
+        let period_el = g.one("update_period");
         let period_text = self.pcdata(period_el, "update_period")?;
         let period = strtol(&period_text).ok_or_else(|| {
             self.error(
@@ -332,10 +355,10 @@ impl Checker<'_> {
                         ConfigProblem::PeriodTooShort { seconds: period },
                     )
                 })?;
-        let path = self.pcdata(g[3][0], "path")?.trim().to_string();
+        let path = self.pcdata(g.one("path"), "path")?.trim().to_string();
         let mut transports = Transports::default();
         let mut ignored_transports = Vec::new();
-        for t in &g[4] {
+        for t in g.all("transport") {
             let text = self.pcdata(t, "transport")?;
             let word = text.trim().to_ascii_lowercase();
             if word.starts_with("vbd") {
@@ -371,10 +394,11 @@ impl Checker<'_> {
         virtio.expiration_secs = virtio
             .expiration_secs
             .max(update_period_secs.saturating_mul(3));
-        let metrics_el = top[1][0];
+        let metrics_el = top.one("metrics");
         self.attributes(metrics_el, "metrics", &[])?;
         let m = self.sequence(metrics_el, "metrics", &[("metric", Rep::ZeroOrMore)])?;
-        let metrics = m[0]
+        let metrics = m
+            .all("metric")
             .iter()
             .map(|el| self.metric(el))
             .collect::<Result<Vec<_>, _>>()?;
@@ -396,9 +420,9 @@ impl Checker<'_> {
             "disk",
             &[("name", Rep::One), ("path", Rep::One), ("size", Rep::One)],
         )?;
-        let name = self.pcdata(d[0][0], "name")?;
-        let path_text = self.pcdata(d[1][0], "path")?;
-        let size_el = d[2][0];
+        let name = self.pcdata(d.one("name"), "name")?;
+        let path_text = self.pcdata(d.one("path"), "path")?;
+        let size_el = d.one("size");
         self.attributes(size_el, "size", &[("unit", true)])?;
         if let Some(child) = size_el.elements().next() {
             return Err(self.error(
@@ -448,7 +472,7 @@ impl Checker<'_> {
                 ("expiration_time", Rep::One),
             ],
         )?;
-        let channel = self.pcdata(v[0][0], "channel_path")?;
+        let channel = self.pcdata(v.one("channel_path"), "channel_path")?;
         let number = |el: &Element, name: &'static str| -> Result<u64, VhostmdError> {
             let text = self.pcdata(el, name)?;
             strtol(&text)
@@ -463,8 +487,8 @@ impl Checker<'_> {
                     )
                 })
         };
-        let max_channels = number(v[1][0], "max_channels")?;
-        let expiration_secs = number(v[2][0], "expiration_time")?;
+        let max_channels = number(v.one("max_channels"), "max_channels")?;
+        let expiration_secs = number(v.one("expiration_time"), "expiration_time")?;
         let channel = channel.trim();
         Ok(VirtioConfig {
             channel_path: PathBuf::from(if channel.is_empty() {
@@ -503,11 +527,11 @@ impl Checker<'_> {
                 ("variable", Rep::ZeroOrMore),
             ],
         )?;
-        let name = self.pcdata(parts[0][0], "name")?;
-        let action_el = parts[1][0];
+        let name = self.pcdata(parts.one("name"), "name")?;
+        let action_el = parts.one("action");
         let action_text = self.pcdata(action_el, "action")?;
         let mut variables = Vec::new();
-        for v in &parts[2] {
+        for v in parts.all("variable") {
             self.attributes(v, "variable", &[("name", true), ("type", true)])?;
             if let Some(child) = v.elements().next() {
                 return Err(self.error(
