@@ -11,26 +11,11 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some(h) = self.gather(input, LIBXC_IMAGE_HEADER_BYTES) else {
-            self.state = State::ImageHeader;
-            return Ok(());
+            return self.wait(State::ImageHeader);
         };
         let base = self.item_start;
-        if let Some(i) = first_difference(&h[..8], &LIBXC_MARKER) {
-            return Err(self.err(
-                base + i,
-                StreamErrorKind::BadMagic {
-                    what: "libxc image marker",
-                },
-            ));
-        }
-        if let Some(i) = first_difference(&h[8..12], &LIBXC_ID) {
-            return Err(self.err(
-                base + 8 + i,
-                StreamErrorKind::BadMagic {
-                    what: "libxc image id",
-                },
-            ));
-        }
+        self.expect_magic(base, &h[..8], &LIBXC_MARKER, "libxc image marker")?;
+        self.expect_magic(base + 8, &h[8..12], &LIBXC_ID, "libxc image id")?;
         let version = be32(&h, 12);
         if !LIBXC_VERSIONS.contains(&version) {
             return Err(self.err(
@@ -43,12 +28,7 @@ impl StreamParser {
         }
         let options = ImageOptions::from_bits_retain(be16(&h, 16));
         if options.contains(ImageOptions::BIG_ENDIAN) {
-            return Err(self.err(
-                base + 16,
-                StreamErrorKind::ForeignEndian {
-                    what: "the libxc image header",
-                },
-            ));
+            return Err(self.foreign_endian(base + 16, "the libxc image header"));
         }
         let header = ImageHeader {
             version,
@@ -68,8 +48,7 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some(h) = self.gather(input, LIBXC_DOMAIN_HEADER_BYTES) else {
-            self.state = State::DomainHeader;
-            return Ok(());
+            return self.wait(State::DomainHeader);
         };
         let base = self.item_start;
         let code = le32(&h, 0);
@@ -102,8 +81,7 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some((rtype, len)) = self.record_header(input)? else {
-            self.state = State::LibxcRecordHeader;
-            return Ok(());
+            return self.wait(State::LibxcRecordHeader);
         };
         let record_type = LibxcRecordType(rtype);
         if record_type == LibxcRecordType::PAGE_DATA {
@@ -114,13 +92,7 @@ impl StreamParser {
             return Ok(());
         }
         if record_type.name().is_none() && !record_type.is_optional() {
-            return Err(self.err(
-                self.item_start,
-                StreamErrorKind::UnknownRecord {
-                    record_type: rtype,
-                    other_layer_name: LibxlRecordType(rtype).name(),
-                },
-            ));
+            return Err(self.unknown_record(rtype, LibxlRecordType(rtype).name()));
         }
         self.libxc_body(input, sink, rtype, len)
     }
@@ -132,16 +104,10 @@ impl StreamParser {
         rtype: u32,
         len: u32,
     ) -> Result<(), StreamError> {
-        let Some((body, padding_zero)) = self.body(input, len) else {
-            self.state = State::LibxcBody { rtype, len };
-            return Ok(());
+        let Some((body, frame)) = self.body(input, rtype, len) else {
+            return self.wait(State::LibxcBody { rtype, len });
         };
         let record = LibxcRecord::decode(rtype, body).map_err(|kind| self.record_error(kind))?;
-        let frame = RecordFrame {
-            record_type: rtype,
-            body_len: len,
-            padding_zero,
-        };
         self.finish_libxc_record(sink, frame, record);
         Ok(())
     }

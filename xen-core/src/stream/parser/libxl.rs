@@ -10,18 +10,10 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some(h) = self.gather(input, LIBXL_HEADER_BYTES) else {
-            self.state = State::LibxlHeader;
-            return Ok(());
+            return self.wait(State::LibxlHeader);
         };
         let base = self.item_start;
-        if let Some(i) = first_difference(&h[..8], &LIBXL_IDENT) {
-            return Err(self.err(
-                base + i,
-                StreamErrorKind::BadMagic {
-                    what: "libxl stream ident",
-                },
-            ));
-        }
+        self.expect_magic(base, &h[..8], &LIBXL_IDENT, "libxl stream ident")?;
         let version = be32(&h, 8);
         if version != LIBXL_VERSION {
             return Err(self.err(
@@ -34,12 +26,7 @@ impl StreamParser {
         }
         let options = LibxlOptions::from_bits_retain(be32(&h, 12));
         if options.contains(LibxlOptions::BIG_ENDIAN) {
-            return Err(self.err(
-                base + 12,
-                StreamErrorKind::ForeignEndian {
-                    what: "the libxl stream header",
-                },
-            ));
+            return Err(self.foreign_endian(base + 12, "the libxl stream header"));
         }
         self.emit(
             sink,
@@ -84,28 +71,30 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some((rtype, len)) = self.record_header(input)? else {
-            self.state = State::LibxlRecordHeader;
-            return Ok(());
+            return self.wait(State::LibxlRecordHeader);
         };
         if LibxlRecordType(rtype).name().is_none() {
-            return Err(self.err(
-                self.item_start,
-                StreamErrorKind::UnknownRecord {
-                    record_type: rtype,
-                    other_layer_name: LibxcRecordType(rtype).name(),
-                },
-            ));
+            return Err(self.unknown_record(rtype, LibxcRecordType(rtype).name()));
         }
         // An empty body completes now, even at the very end of the input.
         self.libxl_body(input, sink, rtype, len)
     }
 
-    /// Gathers a body and its padding; `None` until complete.
-    pub(super) fn body(&mut self, input: &mut Input<'_>, len: u32) -> Option<(Bytes, bool)> {
+    /// Gathers a record's body and its padding; `None` until complete.
+    pub(super) fn body(
+        &mut self,
+        input: &mut Input<'_>,
+        rtype: u32,
+        len: u32,
+    ) -> Option<(Bytes, RecordFrame)> {
         let total = padded(len as usize);
         let data = self.gather(input, total)?;
-        let padding_zero = data[len as usize..].iter().all(|&b| b == 0);
-        Some((data.slice(..len as usize), padding_zero))
+        let frame = RecordFrame {
+            record_type: rtype,
+            body_len: len,
+            padding_zero: data[len as usize..].iter().all(|&b| b == 0),
+        };
+        Some((data.slice(..len as usize), frame))
     }
 
     pub(super) fn libxl_body(
@@ -115,16 +104,10 @@ impl StreamParser {
         rtype: u32,
         len: u32,
     ) -> Result<(), StreamError> {
-        let Some((body, padding_zero)) = self.body(input, len) else {
-            self.state = State::LibxlBody { rtype, len };
-            return Ok(());
+        let Some((body, frame)) = self.body(input, rtype, len) else {
+            return self.wait(State::LibxlBody { rtype, len });
         };
         let record = LibxlRecord::decode(rtype, &body).map_err(|kind| self.record_error(kind))?;
-        let frame = RecordFrame {
-            record_type: rtype,
-            body_len: len,
-            padding_zero,
-        };
         self.state = match record {
             LibxlRecord::End => {
                 self.end_offset = Some(self.offset);

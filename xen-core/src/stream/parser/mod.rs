@@ -395,6 +395,42 @@ impl StreamParser {
         StreamError::new(at, self.step_layer, kind)
     }
 
+    /// Stays in `state` until more input comes.
+    fn wait(&mut self, state: State) -> Result<(), StreamError> {
+        self.state = state;
+        Ok(())
+    }
+
+    /// `found`, read at `at`, must be the magic `expected`; else the first differing byte.
+    fn expect_magic(
+        &self,
+        at: u64,
+        found: &[u8],
+        expected: &[u8],
+        what: &'static str,
+    ) -> Result<(), StreamError> {
+        match first_difference(found, expected) {
+            Some(i) => Err(self.err(at + i, StreamErrorKind::BadMagic { what })),
+            None => Ok(()),
+        }
+    }
+
+    /// A header whose big-endian flag is set: this reader reads little-endian streams only.
+    fn foreign_endian(&self, at: u64, what: &'static str) -> StreamError {
+        self.err(at, StreamErrorKind::ForeignEndian { what })
+    }
+
+    /// A record type this layer does not know, named if the other layer knows it.
+    fn unknown_record(&self, rtype: u32, other_layer_name: Option<&'static str>) -> StreamError {
+        self.err(
+            self.item_start,
+            StreamErrorKind::UnknownRecord {
+                record_type: rtype,
+                other_layer_name,
+            },
+        )
+    }
+
     fn emit(&self, sink: &mut Sink<'_>, layer: Layer, frame: Option<RecordFrame>, item: Item) {
         sink(Located {
             offset: self.item_start,
@@ -470,8 +506,7 @@ impl StreamParser {
 
     fn detect(&mut self, input: &mut Input<'_>, sink: &mut Sink<'_>) -> Result<(), StreamError> {
         let Some(head) = self.gather(input, 8) else {
-            self.state = State::Detect;
-            return Ok(());
+            return self.wait(State::Detect);
         };
         // Put the 8 bytes back: the header states read their structure from its start.
         self.scratch.extend_from_slice(&head);

@@ -10,8 +10,7 @@ impl StreamParser {
         len: u32,
     ) -> Result<(), StreamError> {
         let Some(h) = self.gather(input, 8) else {
-            self.state = State::PageHeader { len };
-            return Ok(());
+            return self.wait(State::PageHeader { len });
         };
         let (count, reserved) = (le32(&h, 0), le32(&h, 4));
         if count == 0 {
@@ -20,12 +19,11 @@ impl StreamParser {
         if 8 + 8 * u64::from(count) > u64::from(len) {
             return Err(self.record_error(page_length_error(len)));
         }
-        self.state = State::PagePfns {
+        self.wait(State::PagePfns {
             len,
             count,
             reserved,
-        };
-        Ok(())
+        })
     }
 
     pub(super) fn page_pfns(
@@ -37,12 +35,11 @@ impl StreamParser {
         reserved: u32,
     ) -> Result<(), StreamError> {
         let Some(words) = self.gather(input, 8 * count as usize) else {
-            self.state = State::PagePfns {
+            return self.wait(State::PagePfns {
                 len,
                 count,
                 reserved,
-            };
-            return Ok(());
+            });
         };
         let (pfns, data_pages) = decode_pfns(&words).map_err(|kind| {
             let at = match kind {

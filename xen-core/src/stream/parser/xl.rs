@@ -10,29 +10,21 @@ impl StreamParser {
         sink: &mut Sink<'_>,
     ) -> Result<(), StreamError> {
         let Some(h) = self.gather(input, XL_HEADER_BYTES) else {
-            self.state = State::XlFixed;
-            return Ok(());
+            return self.wait(State::XlFixed);
         };
         let base = self.item_start;
-        if let Some(i) = first_difference(&h[..32], &XL_MAGIC) {
-            return Err(self.err(
-                base + i,
-                StreamErrorKind::BadMagic {
-                    what: "xl save header magic",
-                },
-            ));
-        }
+        self.expect_magic(base, &h[..32], &XL_MAGIC, "xl save header magic")?;
         if le32(&h, 32) != XL_BYTEORDER {
-            let kind = if be32(&h, 32) == XL_BYTEORDER {
-                StreamErrorKind::ForeignEndian {
-                    what: "the xl byte-order word",
-                }
+            return Err(if be32(&h, 32) == XL_BYTEORDER {
+                self.foreign_endian(base + 32, "the xl byte-order word")
             } else {
-                StreamErrorKind::BadMagic {
-                    what: "xl byte-order word",
-                }
-            };
-            return Err(self.err(base + 32, kind));
+                self.err(
+                    base + 32,
+                    StreamErrorKind::BadMagic {
+                        what: "xl byte-order word",
+                    },
+                )
+            });
         }
         let mandatory = le32(&h, 36);
         if mandatory & !XlMandatoryFlags::all().bits() != 0 {
@@ -86,12 +78,11 @@ impl StreamParser {
         len: u32,
     ) -> Result<(), StreamError> {
         let Some(data) = self.gather(input, len as usize) else {
-            self.state = State::XlOptional {
+            return self.wait(State::XlOptional {
                 mandatory,
                 optional_flags,
                 len,
-            };
-            return Ok(());
+            });
         };
         let (config, extra_optional_data) = if data.len() >= 4 {
             let config_len = le32(&data, 0);
