@@ -76,6 +76,7 @@ mod journal;
 mod json;
 mod loops;
 mod open;
+pub mod render;
 mod size;
 mod usage;
 

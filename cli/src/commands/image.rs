@@ -1,7 +1,6 @@
 //! `xenadm image ...`: real usage and overcommit, extent maps, safe growth with loop-device
 //! refresh, and the loop devices of an image.
 
-use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
@@ -9,16 +8,16 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 use serde::Serialize;
+use sparse_img::render::{self, human, overcommit_line};
 use sparse_img::{
-    ByteSize, ExtentMap, FilesystemUsage, GrowImageOptions, GrowImageReport, GrowMethod, GrowMode,
-    GrowOptions, GrowReport, GrowTarget, MapMethod, Progress, SparseImgError, UsageOptions,
-    UsageReport,
+    ByteSize, ExtentMap, FilesystemUsage, GrowImageOptions, GrowImageReport, GrowMode, GrowOptions,
+    GrowReport, GrowTarget, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
 };
 
 use super::grow_signals::{GrowSignals, signal_exit_code, signal_name};
 use super::status::{Section, row};
 use crate::error::CliError;
-use crate::output::{Output, columns};
+use crate::output::Output;
 
 /// Where Xen images live unless paths are given.
 pub const DEFAULT_FOLDER: &str = "/var/lib/xen/images";
@@ -125,20 +124,6 @@ pub fn run(command: &ImageCommand, out: &Output) -> Result<u8, CliError> {
     }
 }
 
-/// `16 GiB`
-fn human(bytes: u64) -> String {
-    ByteSize::from_bytes(bytes).to_string()
-}
-
-/// The overcommit sentence for a filesystem.
-fn overcommit_line(shortfall_bytes: u64, mount_point: &Path) -> String {
-    format!(
-        "if these guests fill their disks the host needs {} more than it has on {}: they will get I/O errors",
-        human(shortfall_bytes),
-        mount_point.display()
-    )
-}
-
 // ---------------------------------------------------------------------------------------------
 // usage
 
@@ -158,93 +143,9 @@ fn usage(args: &UsageArgs, out: &Output) -> Result<u8, CliError> {
     if out.json {
         out.print_json(&report)?;
     } else {
-        out.print(&usage_text(&report))?;
+        out.print(&render::usage_text(&report))?;
     }
     Ok(0)
-}
-
-fn usage_text(report: &UsageReport) -> String {
-    let mut text = String::new();
-    if report.images.is_empty() {
-        text.push_str("no images found\n");
-        return text;
-    }
-    let mut rows = vec![
-        [
-            "IMAGE",
-            "FORMAT",
-            "SIZE",
-            "VIRTUAL",
-            "ALLOCATED",
-            "%",
-            "SPARSE",
-            "DATA",
-            "HOLES",
-            "UNWRITTEN",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    let count = |n: Option<u64>| n.map_or_else(|| "-".to_string(), |n| n.to_string());
-    for image in &report.images {
-        let ext = image.extents;
-        rows.push(vec![
-            image.path.display().to_string(),
-            image.format.name().to_string(),
-            human(image.size_bytes),
-            image
-                .virtual_size_bytes
-                .map_or_else(|| "?".to_string(), human),
-            human(image.allocated_bytes),
-            format!("{}%", image.allocated_percent()),
-            if image.is_sparse() { "yes" } else { "no" }.to_string(),
-            count(ext.map(|e| e.data_extents)),
-            count(ext.map(|e| e.hole_extents)),
-            count(ext.map(|e| e.unwritten_extents)),
-        ]);
-    }
-    text.push_str(&columns(&rows));
-    text.push('\n');
-    let mut rows = vec![
-        [
-            "FILESYSTEM",
-            "SIZE",
-            "FREE",
-            "IMAGES",
-            "ALLOCATED",
-            "COULD GROW",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
-    for fs in &report.filesystems {
-        rows.push(vec![
-            fs.mount_point.display().to_string(),
-            human(fs.space.total_bytes),
-            human(fs.space.free_bytes),
-            fs.image_count.to_string(),
-            human(fs.allocated_bytes),
-            human(fs.could_grow_bytes),
-        ]);
-    }
-    text.push_str(&columns(&rows));
-    for fs in &report.filesystems {
-        if fs.is_overcommitted() {
-            let _ = writeln!(
-                text,
-                "overcommitted: {}",
-                overcommit_line(fs.shortfall_bytes(), &fs.mount_point)
-            );
-        } else {
-            let _ = writeln!(
-                text,
-                "{}: the images fit even if every guest fills its disk ({} to spare)",
-                fs.mount_point.display(),
-                human(fs.space.free_bytes - fs.could_grow_bytes)
-            );
-        }
-    }
-    text
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,62 +176,9 @@ fn map(args: &MapArgs, out: &Output) -> Result<u8, CliError> {
         text.push('\n');
         out.print(&text)?;
     } else {
-        map_text(&args.path, &map, |chunk| out.print(chunk))?;
+        render::map_text(&args.path, &map, |chunk| out.print(chunk))?;
     }
     Ok(0)
-}
-
-/// Text chunks of at most about this many bytes are handed to `emit`.
-const MAP_CHUNK_BYTES: usize = 64 << 10;
-
-/// A summary line, then one line per extent in aligned columns, handed to `emit` in chunks
-/// (a map can have hundreds of thousands of lines: no need to hold them all).
-fn map_text(
-    path: &Path,
-    map: &ExtentMap,
-    mut emit: impl FnMut(&str) -> Result<(), CliError>,
-) -> Result<(), CliError> {
-    let t = map.totals();
-    let mut text = String::with_capacity(MAP_CHUNK_BYTES + 256);
-    let _ = writeln!(
-        text,
-        "{}: {} ({} bytes) from {}: data {} in {}, holes {} in {}, unwritten {} in {}",
-        path.display(),
-        human(map.size_bytes),
-        map.size_bytes,
-        map.source.name(),
-        human(t.data_bytes),
-        extents(t.data_extents),
-        human(t.hole_bytes),
-        extents(t.hole_extents),
-        human(t.unwritten_bytes),
-        extents(t.unwritten_extents),
-    );
-    let width = map.size_bytes.to_string().len().max("OFFSET".len());
-    let _ = writeln!(text, "{:<width$}  {:<width$}  KIND", "OFFSET", "LENGTH");
-    for e in &map.extents {
-        let _ = writeln!(
-            text,
-            "{:<width$}  {:<width$}  {}",
-            e.offset_bytes,
-            e.length_bytes,
-            e.kind.name()
-        );
-        if text.len() >= MAP_CHUNK_BYTES {
-            emit(&text)?;
-            text.clear();
-        }
-    }
-    emit(&text)
-}
-
-/// `1 extent`, `2 extents`.
-fn extents(count: u64) -> String {
-    if count == 1 {
-        "1 extent".to_string()
-    } else {
-        format!("{count} extents")
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,130 +359,12 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             next_steps: &steps,
         })?;
     } else {
-        out.print(&grow_text(&image, &steps))?;
+        out.print(&render::grow_text(&image, &steps))?;
     }
     match image.take_loop_errors().into_iter().next() {
         Some(err) => Err(err.into()),
         None => Ok(bar.late.map_or(0, signal_exit_code)),
     }
-}
-
-fn grow_text(image: &GrowImageReport, steps: &[String]) -> String {
-    let (report, loops) = (&image.grow, image.loops.as_deref());
-    let mut text = String::new();
-    let verb = if report.dry_run { "would grow" } else { "grew" };
-    let unchanged = report.old_size_bytes == report.new_size_bytes;
-    if unchanged {
-        let _ = writeln!(
-            text,
-            "{} is already {} ({} bytes): nothing to do",
-            report.path.display(),
-            human(report.new_size_bytes),
-            report.new_size_bytes
-        );
-    } else {
-        let _ = writeln!(
-            text,
-            "{verb} {} from {} to {} (+{}){}",
-            report.path.display(),
-            human(report.old_size_bytes),
-            human(report.new_size_bytes),
-            human(report.added_bytes()),
-            if report.dry_run {
-                ": dry run, nothing changed"
-            } else {
-                ""
-            }
-        );
-    }
-    let how = match (report.method, report.fallocate_unsupported, report.dry_run) {
-        _ if unchanged => "none: the file already has that size",
-        (GrowMethod::Truncate, _, _) => {
-            "sparse: ftruncate, the new range is a hole (nothing written)"
-        }
-        (GrowMethod::Fallocate, _, _) => {
-            "allocated: fallocate, the new range is reserved (unwritten, reads as zeros)"
-        }
-        (_, true, true) => {
-            "allocated: the file cannot have fallocate here (no extents: ext2/ext3), zeros would be written at the end"
-        }
-        (_, true, false) => {
-            "allocated: the filesystem has no fallocate, zeros were written at the end"
-        }
-        (_, false, true) => "allocated: zeros would be written at the end",
-        _ => "allocated: zeros written at the end",
-    };
-    let mut rows = vec![
-        row(
-            "size",
-            format!(
-                "{} -> {} bytes",
-                report.old_size_bytes, report.new_size_bytes
-            ),
-        ),
-        row("image was", report.nature.name().to_string()),
-        row("method", how.to_string()),
-        row(
-            "allocated",
-            format!(
-                "{} -> {}",
-                human(report.allocated_before_bytes),
-                human(report.allocated_after_bytes)
-            ),
-        ),
-        row(
-            "free space",
-            format!("{} on its filesystem", human(report.space.free_bytes)),
-        ),
-        row("disk holds", report.contents.describe().to_string()),
-    ];
-    if !report.dry_run && !unchanged {
-        rows.push(row("synced", "yes (fsync)".to_string()));
-    }
-    match loops {
-        None => rows.push(row("loop devices", "not refreshed (--no-loop)".to_string())),
-        Some([]) => rows.push(row(
-            "loop devices",
-            "none: no loop device uses this file".to_string(),
-        )),
-        Some(devices) => {
-            for (i, d) in devices.iter().enumerate() {
-                let state = match (&d.new_size_bytes, &d.error) {
-                    _ if d.capped_by_sizelimit => format!(
-                        "{}: not grown: its size limit keeps it at {} bytes (losetup --sizelimit)",
-                        d.device.display(),
-                        d.expected_size_bytes
-                    ),
-                    (Some(size), _) => format!(
-                        "{}: {} -> {size} bytes (LOOP_SET_CAPACITY, read back with BLKGETSIZE64)",
-                        d.device.display(),
-                        d.old_size_bytes
-                    ),
-                    (None, Some(err)) => format!("{}: FAILED: {err}", d.device.display()),
-                    (None, None) => format!(
-                        "{}: would be refreshed ({} -> {} bytes)",
-                        d.device.display(),
-                        d.old_size_bytes,
-                        d.expected_size_bytes
-                    ),
-                };
-                let label = if i == 0 { "loop devices" } else { "" };
-                rows.push(row(label, state));
-            }
-        }
-    }
-    let table: Vec<Vec<String>> = rows
-        .into_iter()
-        .map(|(label, value)| vec![String::new(), label, value])
-        .collect();
-    text.push_str(&columns(&table));
-    if !steps.is_empty() {
-        text.push_str("next, in the guest:\n");
-        for (i, step) in steps.iter().enumerate() {
-            let _ = writeln!(text, "  {}. {step}", i + 1);
-        }
-    }
-    text
 }
 
 /// What to do next: the loop devices on the host (this command's options), then the guest
@@ -801,14 +531,6 @@ pub fn hint(err: &SparseImgError) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_overcommit_sentence() {
-        assert_eq!(
-            overcommit_line(120 << 30, Path::new("/var")),
-            "if these guests fill their disks the host needs 120 GiB more than it has on /var: they will get I/O errors"
-        );
-    }
 
     /// The status rows for a folder of images (the real default folder may not exist here).
     #[test]
