@@ -4,6 +4,7 @@ use crate::action::{self, ActionLimits, Stderr, VALUE_CAP_BYTES, XML_VALUE_CAP_B
 use crate::config::{Action, Config, Context, MetricDef, MetricType};
 use crate::document::{self, check_xml_metrics, render_metric, sanitize, split_group};
 use crate::error::{ActionProblem, VhostmdError};
+use crate::host::{HostView, Snapshot};
 use crate::native::{Collector, NativeHost};
 use crate::quote::{self, Tokens};
 use crate::vms::Vm;
@@ -92,10 +93,20 @@ impl Collecting {
         &self.config
     }
 
-    /// One update for these VMs. Metrics are written (and run) in reverse definition order
-    /// within each context, as upstream does.
+    /// One update for these VMs, host figures from this OS's `/proc` and `/sys`. Metrics are
+    /// written (and run) in reverse definition order within each context, as upstream does.
     pub fn collect(&mut self, vms: &[Vm]) -> Update {
-        self.native.begin_update();
+        self.collect_on(HostView::Local, vms)
+    }
+
+    /// One update of a [`VmSource::snapshot`](crate::VmSource::snapshot): its VMs, and host
+    /// figures from its host view (the hypervisor's, on a Xen dom0).
+    pub fn collect_snapshot(&mut self, snapshot: &Snapshot) -> Update {
+        self.collect_on(snapshot.host.clone(), &snapshot.vms)
+    }
+
+    fn collect_on(&mut self, view: HostView, vms: &[Vm]) -> Update {
+        self.native.begin_update_with(view, vms);
         let mut update = Update::default();
         let defs: Vec<MetricDef> = self.config.metrics.iter().rev().cloned().collect();
         for def in defs.iter().filter(|d| d.context == Context::Host) {

@@ -255,14 +255,11 @@ impl Daemon {
 
     /// One update: list the VMs, collect, write the disk, hand the parts to virtio.
     pub fn update_once(&mut self) -> Update {
-        let vms = match self.vms.list() {
-            Ok(vms) => vms,
-            Err(e) => {
-                tracing::error!("{}", chain(&e));
-                Vec::new()
-            }
-        };
-        let update = self.collecting.collect(&vms);
+        let snapshot = self.vms.snapshot();
+        if let Some(e) = &snapshot.problem {
+            tracing::error!("{}", chain(e));
+        }
+        let update = self.collecting.collect_snapshot(&snapshot);
         for e in &update.errors {
             tracing::warn!("{}", chain(e));
         }

@@ -73,6 +73,7 @@ pub mod daemon;
 mod disk;
 mod document;
 mod error;
+mod host;
 pub mod log;
 mod metrics;
 pub mod native;
@@ -97,8 +98,9 @@ pub use daemon::{Daemon, DaemonOptions};
 pub use disk::{HEADER_BYTES, Header, MetricsDisk, SIGNATURE, checksum};
 pub use document::document;
 pub use error::{ActionProblem, ConfigProblem, DiskProblem, VhostmdError, XmlProblem};
+pub use host::{HostStats, HostView, Snapshot};
 pub use metrics::{Metric, MetricsDocument};
 pub use reader::{DiskContent, ProbeOptions, ReadOptions, find_disk, parse_image, read_disk};
 pub use vms::{NoVms, StaticVms, VirshVms, Vm, VmSource, VmStats};
 #[cfg(feature = "xen")]
-pub use xen::XenVms;
+pub use xen::{XenHost, XenVms};

@@ -1,13 +1,15 @@
-//! Built-in collectors: the standard host metrics (upstream's default set) and per-VM
-//! metrics, read from `/proc` and `/sys` without starting any process.
+//! Built-in collectors: the standard host metrics (upstream's default set), the set SAP's
+//! guest checks read, and per-VM metrics, read from `/proc` and `/sys` (or, for the host's
+//! CPUs, memory and CPU time, from the hypervisor's [`HostView`]) without starting any process.
 //!
 //! A metric uses one when its action is `@builtin` (see [`crate::BUILTIN_ACTION`]). Values
 //! carry no trailing newline.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crate::config::Context;
+use crate::host::{HostStats, HostView};
 use crate::vms::Vm;
 
 /// A built-in collector.
@@ -35,8 +37,16 @@ enum Kind {
     Uptime,
     StatField(&'static str),
     PgFault,
+    HostSystemInfo,
+    FreeVirtualMemMib,
+    UsedVirtualMemMib,
+    GuestMemMib,
+    UnixTime,
     VmCpuTime,
     VmMemory,
+    VmMemoryMib,
+    VmMemoryLimitMib,
+    VmCpus,
 }
 
 /// Host collectors by metric name: upstream's default set first, then the figures the
@@ -70,12 +80,26 @@ const HOST: &[(&str, Kind)] = &[
     ("Procs", Kind::StatField("processes")),
     ("CtxSwitch", Kind::StatField("ctxt")),
     ("PgFault", Kind::PgFault),
+    // SAP's host metrics (memory in MiB); TotalCPUTime, HostName, VirtualizationVendor,
+    // PagedInMemory and PagedOutMemory are above.
+    ("HostSystemInfo", Kind::HostSystemInfo),
+    ("VirtProductInfo", Kind::VirtualizationProductInfo),
+    ("NumberOfPhysicalCPUs", Kind::TotalPhyCpus),
+    ("FreePhysicalMemory", Kind::FreeMemMib),
+    ("FreeVirtualMemory", Kind::FreeVirtualMemMib),
+    ("UsedVirtualMemory", Kind::UsedVirtualMemMib),
+    ("MemoryAllocatedToVirtualServers", Kind::GuestMemMib),
+    ("Time", Kind::UnixTime),
 ];
 
 /// Per-VM collectors by metric name.
 const VM: &[(&str, Kind)] = &[
     ("TotalCPUTime", Kind::VmCpuTime),
     ("UsedMemory", Kind::VmMemory),
+    // SAP's per-VM metrics (memory in MiB).
+    ("PhysicalMemoryAllocatedToVirtualSystem", Kind::VmMemoryMib),
+    ("ResourceMemoryLimit", Kind::VmMemoryLimitMib),
+    ("ResourceProcessorLimit", Kind::VmCpus),
 ];
 
 impl Collector {
@@ -102,14 +126,17 @@ impl Collector {
     }
 }
 
-/// State of the built-in collectors: this update's file contents (each read at most once)
-/// and the previous sample for rates.
+/// State of the built-in collectors: this update's file contents (each read at most once),
+/// host view and VMs' memory, and the previous sample for rates.
 #[derive(Debug)]
 pub struct NativeHost {
     root: PathBuf,
     files: [Option<String>; FILES.len()],
     previous: Option<(Instant, u64, u64)>,
     current: Option<(Instant, u64, u64)>,
+    view: HostView,
+    guest_memory_kib: Result<u64, String>,
+    unix_time_s: u64,
 }
 
 const MEMINFO: usize = 0;
@@ -121,7 +148,10 @@ const HOSTNAME: usize = 5;
 const OSRELEASE: usize = 6;
 const CPU_ONLINE: usize = 7;
 const CPU_PRESENT: usize = 8;
-const FILES: [&str; 9] = [
+const DMI_VENDOR: usize = 9;
+const DMI_PRODUCT: usize = 10;
+const CPUINFO: usize = 11;
+const FILES: [&str; 12] = [
     "proc/meminfo",
     "proc/stat",
     "proc/vmstat",
@@ -131,6 +161,9 @@ const FILES: [&str; 9] = [
     "proc/sys/kernel/osrelease",
     "sys/devices/system/cpu/online",
     "sys/devices/system/cpu/present",
+    "sys/class/dmi/id/sys_vendor",
+    "sys/class/dmi/id/product_name",
+    "proc/cpuinfo",
 ];
 
 impl Default for NativeHost {
@@ -147,15 +180,72 @@ impl NativeHost {
             files: Default::default(),
             previous: None,
             current: None,
+            view: HostView::Local,
+            guest_memory_kib: Ok(0),
+            unix_time_s: 0,
         }
     }
 
-    /// Starts an update: files are read again when next needed.
+    /// Starts an update on the local view with no VMs: files are read again when next needed.
     pub fn begin_update(&mut self) {
+        self.begin_update_with(HostView::Local, &[]);
+    }
+
+    /// Starts an update: files are read again when next needed; host CPUs, memory and CPU
+    /// time come from `view`, and the memory allocated to guests, on the local view, from the
+    /// VMs' statistics (Domain-0, id 0, not counted).
+    pub fn begin_update_with(&mut self, view: HostView, vms: &[Vm]) {
         self.files = Default::default();
         if let Some(c) = self.current.take() {
             self.previous = Some(c);
         }
+        self.view = view;
+        self.guest_memory_kib = vms.iter().filter(|v| v.id != 0).try_fold(0u64, |sum, v| {
+            v.stats
+                .memory_kib
+                .map(|m| sum.saturating_add(m))
+                .ok_or_else(|| format!("the VM source reports no memory size for {}", v.name))
+        });
+        self.unix_time_s = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+    }
+
+    /// The hypervisor's figures: `None` on the local view, an error when the source could not
+    /// sample the hypervisor.
+    fn hypervisor(&self) -> Result<Option<HostStats>, String> {
+        match &self.view {
+            HostView::Local => Ok(None),
+            HostView::Hypervisor(stats) => Ok(Some(*stats)),
+            HostView::Unavailable(why) => Err(format!("no figures from the hypervisor: {why}")),
+        }
+    }
+
+    /// `MemAvailable` and `SwapFree` of the local view, in KiB.
+    fn local_virtual_free_kib(&mut self) -> Result<u64, String> {
+        Ok(self.keyed(MEMINFO, "MemAvailable")? + self.keyed(MEMINFO, "SwapFree")?)
+    }
+
+    /// DMI's system vendor and product (`QEMU Standard PC (Q35 + ICH9, 2009)`), else the CPU
+    /// model.
+    fn system_info(&mut self) -> Result<String, String> {
+        let vendor = self.file(DMI_VENDOR).map(|s| s.trim().to_string());
+        let product = self.file(DMI_PRODUCT).map(|s| s.trim().to_string());
+        let dmi: Vec<String> = [vendor, product]
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !dmi.is_empty() {
+            return Ok(dmi.join(" "));
+        }
+        self.file(CPUINFO)?
+            .lines()
+            .find_map(|l| {
+                let (key, value) = l.split_once(':')?;
+                (key.trim() == "model name").then(|| value.trim().to_string())
+            })
+            .ok_or_else(|| "no DMI system name and no model name in proc/cpuinfo".to_string())
     }
 
     fn file(&mut self, index: usize) -> Result<&str, String> {
@@ -234,19 +324,57 @@ impl NativeHost {
             Kind::HostName => self.file(HOSTNAME)?.trim().to_string(),
             Kind::VirtualizationVendor => vendor(&self.root).0.to_string(),
             Kind::VirtualizationProductInfo => vendor(&self.root).1,
-            Kind::TotalPhyCpus => self.cpu_count(CPU_PRESENT)?.to_string(),
-            Kind::NumCpus => self.cpu_count(CPU_ONLINE)?.to_string(),
-            Kind::TotalPhyMemMib => (self.keyed(MEMINFO, "MemTotal")? / KIB_PER_MIB).to_string(),
-            Kind::UsedMemMib => {
-                let total = self.keyed(MEMINFO, "MemTotal")?;
-                let avail = self.keyed(MEMINFO, "MemAvailable")?;
-                (total.saturating_sub(avail) / KIB_PER_MIB).to_string()
-            }
-            Kind::FreeMemMib => (self.keyed(MEMINFO, "MemAvailable")? / KIB_PER_MIB).to_string(),
+            Kind::TotalPhyCpus => match self.hypervisor()? {
+                Some(h) => h.physical_cpus.to_string(),
+                None => self.cpu_count(CPU_PRESENT)?.to_string(),
+            },
+            Kind::NumCpus => match self.hypervisor()? {
+                Some(h) => h.physical_cpus.to_string(),
+                None => self.cpu_count(CPU_ONLINE)?.to_string(),
+            },
+            Kind::TotalPhyMemMib => match self.hypervisor()? {
+                Some(h) => (h.total_memory_kib / KIB_PER_MIB).to_string(),
+                None => (self.keyed(MEMINFO, "MemTotal")? / KIB_PER_MIB).to_string(),
+            },
+            // Xen has no host swap: its used virtual memory is its used memory.
+            Kind::UsedMemMib | Kind::UsedVirtualMemMib => match self.hypervisor()? {
+                Some(h) => {
+                    (h.total_memory_kib.saturating_sub(h.free_memory_kib) / KIB_PER_MIB).to_string()
+                }
+                None if collector.0 == Kind::UsedVirtualMemMib => {
+                    let total =
+                        self.keyed(MEMINFO, "MemTotal")? + self.keyed(MEMINFO, "SwapTotal")?;
+                    let free = self.local_virtual_free_kib()?;
+                    (total.saturating_sub(free) / KIB_PER_MIB).to_string()
+                }
+                None => {
+                    let total = self.keyed(MEMINFO, "MemTotal")?;
+                    let avail = self.keyed(MEMINFO, "MemAvailable")?;
+                    (total.saturating_sub(avail) / KIB_PER_MIB).to_string()
+                }
+            },
+            Kind::FreeMemMib => match self.hypervisor()? {
+                Some(h) => (h.free_memory_kib / KIB_PER_MIB).to_string(),
+                None => (self.keyed(MEMINFO, "MemAvailable")? / KIB_PER_MIB).to_string(),
+            },
+            Kind::FreeVirtualMemMib => match self.hypervisor()? {
+                Some(h) => (h.free_memory_kib / KIB_PER_MIB).to_string(),
+                None => (self.local_virtual_free_kib()? / KIB_PER_MIB).to_string(),
+            },
+            Kind::GuestMemMib => match self.hypervisor()? {
+                Some(h) => (h.guest_memory_kib / KIB_PER_MIB).to_string(),
+                None => (self.guest_memory_kib.clone()? / KIB_PER_MIB).to_string(),
+            },
+            Kind::HostSystemInfo => self.system_info()?,
+            Kind::UnixTime => self.unix_time_s.to_string(),
             Kind::PagedIn => self.keyed(VMSTAT, "pgpgin")?.to_string(),
             Kind::PagedOut => self.keyed(VMSTAT, "pgpgout")?.to_string(),
             Kind::PageInRate => self.rate(false)?,
             Kind::PageFaultRate => self.rate(true)?,
+            Kind::TotalCpuTime if self.hypervisor()?.is_some() => {
+                let ns = self.hypervisor()?.map_or(0, |h| h.cpu_time_ns);
+                format!("{:.6}", ns as f64 / 1e9)
+            }
             Kind::TotalCpuTime => {
                 let text = self.file(STAT)?;
                 let line = text
@@ -286,6 +414,23 @@ impl NativeHost {
             Kind::VmMemory => vm
                 .and_then(|v| v.stats.memory_kib)
                 .ok_or("the VM source reports no memory size")?
+                .to_string(),
+            Kind::VmMemoryMib => (vm
+                .and_then(|v| v.stats.memory_kib)
+                .ok_or("the VM source reports no memory size")?
+                / KIB_PER_MIB)
+                .to_string(),
+            // No ceiling (Xen's "no limit"): the host's memory is the limit.
+            Kind::VmMemoryLimitMib => {
+                match (vm.and_then(|v| v.stats.max_memory_kib), self.hypervisor()?) {
+                    (Some(max), _) => (max / KIB_PER_MIB).to_string(),
+                    (None, Some(h)) => (h.total_memory_kib / KIB_PER_MIB).to_string(),
+                    (None, None) => return Err("the VM source reports no memory limit".into()),
+                }
+            }
+            Kind::VmCpus => vm
+                .and_then(|v| v.stats.vcpus)
+                .ok_or("the VM source reports no vCPU count")?
                 .to_string(),
         })
     }
@@ -357,6 +502,202 @@ mod tests {
         let rate: u64 = get(&mut host, "PageInRate").parse().unwrap();
         assert!(rate > 0);
         assert_eq!(get(&mut host, "PageFaultRate"), "0");
+    }
+
+    fn fake_root() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("proc/sys/kernel")).unwrap();
+        std::fs::create_dir_all(root.join("sys/devices/system/cpu")).unwrap();
+        std::fs::write(
+            root.join("proc/meminfo"),
+            "MemTotal:        1048576 kB\nMemAvailable:     524288 kB\n\
+             SwapTotal:        262144 kB\nSwapFree:         131072 kB\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("proc/stat"), "cpu  100 0 50 9000 0 0 0\n").unwrap();
+        std::fs::write(root.join("sys/devices/system/cpu/online"), "0\n").unwrap();
+        std::fs::write(root.join("sys/devices/system/cpu/present"), "0\n").unwrap();
+        std::fs::write(
+            root.join("proc/cpuinfo"),
+            "processor\t: 0\nmodel name\t: QEMU TCG CPU version 2.5+\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    fn values(
+        host: &mut NativeHost,
+        context: Context,
+        names: &[&str],
+        vm: Option<&Vm>,
+    ) -> Vec<Result<String, String>> {
+        names
+            .iter()
+            .map(|n| host.value(Collector::lookup(n, context).unwrap(), vm))
+            .collect()
+    }
+
+    const HOST_FIGURES: [&str; 10] = [
+        "NumCPUs",
+        "TotalPhyCPUs",
+        "NumberOfPhysicalCPUs",
+        "TotalPhyMem",
+        "UsedMem",
+        "FreeMem",
+        "FreePhysicalMemory",
+        "FreeVirtualMemory",
+        "UsedVirtualMemory",
+        "TotalCPUTime",
+    ];
+
+    #[test]
+    fn test_host_figures_come_from_the_hypervisor_not_the_local_os() {
+        let dir = fake_root();
+        let mut host = NativeHost::with_root(dir.path().to_path_buf());
+        // Local (dom0's own view): 1 CPU, 1 GiB.
+        host.begin_update();
+        let local: Vec<String> = values(&mut host, Context::Host, &HOST_FIGURES, None)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            local,
+            [
+                "1", "1", "1", "1024", "512", "512", "512", "640", "640", "1.500000"
+            ]
+        );
+        // The hypervisor's: 2 CPUs, 2047 MiB, 936 MiB free, 31.25 s of CPU over all domains.
+        let stats =
+            HostStats::new(2, 2047 * 1024 + 512, 936 * 1024).with_usage(31_250_000_000, 128 * 1024);
+        host.begin_update_with(HostView::Hypervisor(stats), &[]);
+        let xen: Vec<String> = values(&mut host, Context::Host, &HOST_FIGURES, None)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            xen,
+            [
+                "2",
+                "2",
+                "2",
+                "2047",
+                "1111",
+                "936",
+                "936",
+                "936",
+                "1111",
+                "31.250000"
+            ]
+        );
+        let guests = values(
+            &mut host,
+            Context::Host,
+            &["MemoryAllocatedToVirtualServers"],
+            None,
+        );
+        assert_eq!(guests, [Ok("128".to_string())]);
+        // A failed sample leaves these metrics out instead of reporting dom0's figures.
+        host.begin_update_with(HostView::Unavailable("xenstat_get_node failed".into()), &[]);
+        for (name, v) in
+            HOST_FIGURES
+                .iter()
+                .zip(values(&mut host, Context::Host, &HOST_FIGURES, None))
+        {
+            let e = v.unwrap_err();
+            assert!(e.contains("xenstat_get_node failed"), "{name}: {e}");
+        }
+        // Figures that are not the hypervisor's still come from the OS.
+        assert_eq!(
+            values(&mut host, Context::Host, &["HostSystemInfo"], None),
+            [Ok("QEMU TCG CPU version 2.5+".to_string())]
+        );
+    }
+
+    #[test]
+    fn test_sap_vm_metrics_and_local_guest_memory() {
+        let dir = fake_root();
+        let root = dir.path();
+        let mut host = NativeHost::with_root(root.to_path_buf());
+        let mut web = Vm::new(3, "web", "u-3");
+        web.stats = crate::VmStats::new(Some(4_500_000_000), Some(262_144))
+            .with_limits(Some(263_168), Some(2));
+        let mut dom0 = Vm::new(0, "Domain-0", "u-0");
+        dom0.stats = crate::VmStats::new(Some(1), Some(1_048_576));
+        host.begin_update_with(HostView::Local, &[dom0, web.clone()]);
+        let vm = values(
+            &mut host,
+            Context::Vm,
+            &[
+                "TotalCPUTime",
+                "PhysicalMemoryAllocatedToVirtualSystem",
+                "ResourceMemoryLimit",
+                "ResourceProcessorLimit",
+            ],
+            Some(&web),
+        );
+        let vm: Vec<String> = vm.into_iter().map(Result::unwrap).collect();
+        assert_eq!(vm, ["4.500000", "256", "257", "2"]);
+        // Domain-0 is not a virtual server.
+        assert_eq!(
+            values(
+                &mut host,
+                Context::Host,
+                &["MemoryAllocatedToVirtualServers"],
+                None
+            ),
+            [Ok("256".to_string())]
+        );
+        // No ceiling: the host's memory on the hypervisor's view, an error without one.
+        let mut free = Vm::new(4, "free", "u-4");
+        free.stats = crate::VmStats::new(Some(1), Some(1024));
+        assert!(
+            values(
+                &mut host,
+                Context::Vm,
+                &["ResourceMemoryLimit"],
+                Some(&free)
+            )[0]
+            .is_err()
+        );
+        host.begin_update_with(HostView::Hypervisor(HostStats::new(2, 2_097_152, 0)), &[]);
+        assert_eq!(
+            values(
+                &mut host,
+                Context::Vm,
+                &["ResourceMemoryLimit"],
+                Some(&free)
+            ),
+            [Ok("2048".to_string())]
+        );
+        // A VM without a memory figure makes the local total unknowable.
+        host.begin_update_with(HostView::Local, &[Vm::new(5, "bare", "u-5")]);
+        let e = values(
+            &mut host,
+            Context::Host,
+            &["MemoryAllocatedToVirtualServers"],
+            None,
+        );
+        assert!(e[0].as_ref().unwrap_err().contains("bare"), "{e:?}");
+        // DMI names the machine when the firmware has it.
+        std::fs::create_dir_all(root.join("sys/class/dmi/id")).unwrap();
+        std::fs::write(root.join("sys/class/dmi/id/sys_vendor"), "QEMU\n").unwrap();
+        std::fs::write(
+            root.join("sys/class/dmi/id/product_name"),
+            "Standard PC (Q35 + ICH9, 2009)\n",
+        )
+        .unwrap();
+        host.begin_update();
+        assert_eq!(
+            values(&mut host, Context::Host, &["HostSystemInfo"], None),
+            [Ok("QEMU Standard PC (Q35 + ICH9, 2009)".to_string())]
+        );
+        let time: u64 = values(&mut host, Context::Host, &["Time"], None)[0]
+            .clone()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(time > 1_700_000_000, "{time}");
     }
 
     #[test]

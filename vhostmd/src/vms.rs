@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::action::{self, ActionLimits, Stderr};
 use crate::error::VhostmdError;
+use crate::host::{HostView, Snapshot};
 
 /// One running virtual machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,15 +55,29 @@ pub struct VmStats {
     pub cpu_time_ns: Option<u64>,
     /// Memory currently assigned.
     pub memory_kib: Option<u64>,
+    /// The most memory the VM may have (Xen's max_pages, libvirt's balloon maximum); `None`
+    /// when unknown or unlimited.
+    pub max_memory_kib: Option<u64>,
+    /// Virtual CPUs online.
+    pub vcpus: Option<u32>,
 }
 
 impl VmStats {
-    /// Statistics with both figures.
+    /// Statistics with CPU time and memory (no limits).
     pub fn new(cpu_time_ns: Option<u64>, memory_kib: Option<u64>) -> VmStats {
         VmStats {
             cpu_time_ns,
             memory_kib,
+            max_memory_kib: None,
+            vcpus: None,
         }
+    }
+
+    /// These statistics with the VM's limits: its memory ceiling and online vCPUs.
+    pub fn with_limits(mut self, max_memory_kib: Option<u64>, vcpus: Option<u32>) -> VmStats {
+        self.max_memory_kib = max_memory_kib;
+        self.vcpus = vcpus;
+        self
     }
 }
 
@@ -78,6 +93,17 @@ pub trait VmSource: Send + std::fmt::Debug {
     /// before switching to the configured user. Sources that need nothing keep the default.
     fn open(&mut self) -> Result<(), VhostmdError> {
         Ok(())
+    }
+
+    /// The VMs and, for sources that speak to a hypervisor, the hypervisor's view of the host
+    /// (its physical CPUs and memory rather than those of the OS the daemon runs in), from one
+    /// sample. The default is [`VmSource::list`] with [`HostView::Local`]; a failure is carried
+    /// in [`Snapshot::problem`] with an empty VM list.
+    fn snapshot(&mut self) -> Snapshot {
+        match self.list() {
+            Ok(vms) => Snapshot::new(HostView::Local, vms),
+            Err(e) => Snapshot::failed(HostView::Local, e),
+        }
     }
 
     /// Checks, before the daemon forks, that the source can work at all (its program is
@@ -155,7 +181,7 @@ impl VmSource for StaticVms {
 }
 
 /// libvirt through `virsh -r` (read-only): `list` for ids and names, `domuuid` once per
-/// domain, `domstats --cpu-total --balloon` for the built-in per-VM figures.
+/// domain, `domstats --cpu-total --balloon --vcpu` for the built-in per-VM figures.
 #[derive(Debug, Clone)]
 pub struct VirshVms {
     program: PathBuf,
@@ -258,7 +284,8 @@ impl VmSource for VirshVms {
         self.uuids
             .retain(|(id, name), _| vms.iter().any(|v| v.id == *id && v.name == *name));
         if !vms.is_empty()
-            && let Ok(stats) = self.virsh(&["domstats", "--cpu-total", "--balloon", "--raw"])
+            && let Ok(stats) =
+                self.virsh(&["domstats", "--cpu-total", "--balloon", "--vcpu", "--raw"])
         {
             apply_domstats(&stats, &mut vms);
         }
@@ -279,6 +306,10 @@ fn apply_domstats(text: &str, vms: &mut [Vm]) {
             match key {
                 "cpu.time" => vms[i].stats.cpu_time_ns = value,
                 "balloon.current" => vms[i].stats.memory_kib = value,
+                "balloon.maximum" => vms[i].stats.max_memory_kib = value,
+                "vcpu.current" => {
+                    vms[i].stats.vcpus = value.and_then(|v| u32::try_from(v).ok());
+                }
                 _ => {}
             }
         }
@@ -307,12 +338,13 @@ mod tests {
     fn test_domstats() {
         let mut vms = vec![Vm::new(1, "a", "u")];
         apply_domstats(
-            "Domain: 'a'\n  cpu.time=2500000000\n  balloon.current=524288\n",
+            "Domain: 'a'\n  cpu.time=2500000000\n  balloon.current=524288\n  \
+             balloon.maximum=1048576\n  vcpu.current=2\n  vcpu.maximum=4\n",
             &mut vms,
         );
         assert_eq!(
             vms[0].stats,
-            VmStats::new(Some(2_500_000_000), Some(524_288))
+            VmStats::new(Some(2_500_000_000), Some(524_288)).with_limits(Some(1_048_576), Some(2))
         );
     }
 

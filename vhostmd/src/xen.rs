@@ -1,11 +1,15 @@
-//! The Xen VM source: the domains of the host this runs on, through `xen-core`.
+//! The Xen VM source: the domains of the host this runs on, through `xen-core`, and the
+//! hypervisor's view of the host (physinfo: physical CPUs, total and free memory) for the host
+//! collectors.
 
+use std::error::Error as _;
 use std::fmt;
 
 use xen_core::XenError;
-use xen_core::host::{DomainStats, Host, HostBackend, SampleFlags, XenBackend};
+use xen_core::host::{DomainStats, Host, HostBackend, Sample, SampleFlags, XenBackend};
 
 use crate::error::VhostmdError;
+use crate::host::{HostStats, HostView, Snapshot};
 use crate::vms::{Vm, VmSource, VmStats};
 
 /// The running domains of a Xen host, Domain-0 included (as upstream vhostmd lists them
@@ -62,8 +66,73 @@ impl<B> fmt::Debug for XenVms<B> {
 fn vm_of(domain: &DomainStats) -> Vm {
     let uuid = domain.uuid.map(|u| u.to_string()).unwrap_or_default();
     let mut vm = Vm::new(domain.domid.0, domain.name.to_string_lossy(), uuid);
-    vm.stats = VmStats::new(Some(domain.cpu_time_ns), Some(domain.memory_kib));
+    vm.stats = VmStats::new(Some(domain.cpu_time_ns), Some(domain.memory_kib))
+        .with_limits(domain.max_memory_kib, Some(domain.online_vcpus));
     vm
+}
+
+/// The host as the hypervisor sees it: libxenstat's node figures are physinfo's (`nr_cpus`,
+/// `total_pages`, `free_pages`); CPU time is every domain's, memory allocated to guests every
+/// domain's but Domain-0's.
+fn host_of(sample: &Sample) -> HostStats {
+    let cpu_time_ns = sample
+        .domains
+        .iter()
+        .fold(0u64, |sum, d| sum.saturating_add(d.cpu_time_ns));
+    let guest_memory_kib = sample
+        .domains
+        .iter()
+        .filter(|d| d.domid.0 != 0)
+        .fold(0u64, |sum, d| sum.saturating_add(d.memory_kib));
+    let mhz = u32::try_from(sample.node.cpu_hz / 1_000_000).ok();
+    HostStats::new(
+        sample.node.num_cpus,
+        sample.node.total_memory_kib,
+        sample.node.free_memory_kib,
+    )
+    .with_usage(cpu_time_ns, guest_memory_kib)
+    .with_cpu_mhz(mhz.filter(|&m| m > 0))
+}
+
+/// An error and its causes on one line, for [`HostView::Unavailable`].
+fn chain(err: &VhostmdError) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        line.push_str(": ");
+        line.push_str(&s.to_string());
+        source = s.source();
+    }
+    line
+}
+
+impl<B: HostBackend> XenVms<B> {
+    /// One sample of the host and its domains (UUIDs, no vCPU, network or block details: the
+    /// collectors need only CPU time, memory and limits, and skipping them keeps an update
+    /// cheap), domains in id order.
+    fn take_sample(&mut self) -> Result<Sample, VhostmdError> {
+        if self.host.is_none() {
+            let backend = (self.opener)().map_err(VhostmdError::XenSource)?;
+            self.host = Some(Host::with_backend(backend));
+        }
+        let host = self.host.as_mut().ok_or_else(|| VhostmdError::VmSource {
+            source_name: "xen",
+            message: "the Xen host is not open".into(),
+        })?;
+        let mut sample = host
+            .sample(SampleFlags::IDENTITY)
+            .map_err(VhostmdError::XenSource)?;
+        sample.domains.sort_by_key(|d| d.domid);
+        Ok(sample)
+    }
+
+    /// The hypervisor's view of the host, or an unavailable view and why.
+    fn host_view(&mut self) -> (HostView, Option<VhostmdError>) {
+        match self.take_sample() {
+            Ok(sample) => (HostView::Hypervisor(host_of(&sample)), None),
+            Err(e) => (HostView::Unavailable(chain(&e)), Some(e)),
+        }
+    }
 }
 
 impl<B: HostBackend + Send> VmSource for XenVms<B> {
@@ -80,18 +149,84 @@ impl<B: HostBackend + Send> VmSource for XenVms<B> {
     }
 
     fn list(&mut self) -> Result<Vec<Vm>, VhostmdError> {
-        self.open()?;
-        let host = self.host.as_mut().ok_or_else(|| VhostmdError::VmSource {
-            source_name: "xen",
-            message: "the Xen host is not open".into(),
-        })?;
-        // UUIDs, but no vCPU, network or block details: the per-VM collectors need only CPU
-        // time and memory, and skipping them keeps an update cheap.
-        let mut sample = host
-            .sample(SampleFlags::IDENTITY)
-            .map_err(VhostmdError::XenSource)?;
-        sample.domains.sort_by_key(|d| d.domid);
-        Ok(sample.domains.iter().map(vm_of).collect())
+        Ok(self.take_sample()?.domains.iter().map(vm_of).collect())
+    }
+
+    /// The domains and the hypervisor's host figures from one sample.
+    fn snapshot(&mut self) -> Snapshot {
+        match self.take_sample() {
+            Ok(sample) => Snapshot::new(
+                HostView::Hypervisor(host_of(&sample)),
+                sample.domains.iter().map(vm_of).collect(),
+            ),
+            Err(e) => Snapshot::failed(HostView::Unavailable(chain(&e)), e),
+        }
+    }
+}
+
+/// Another VM source (libvirt, a static list, none) with the Xen hypervisor's view of the
+/// host: what the `vhostmd` binary uses in a Xen dom0 when the VMs do not come from Xen, so
+/// that host metrics describe the machine, not dom0.
+pub struct XenHost<B = XenBackend> {
+    vms: Box<dyn VmSource>,
+    xen: XenVms<B>,
+}
+
+impl XenHost<XenBackend> {
+    /// `vms`' VMs, the host this process runs on (opened by [`VmSource::open`]).
+    pub fn new(vms: Box<dyn VmSource>) -> XenHost<XenBackend> {
+        XenHost {
+            vms,
+            xen: XenVms::new(),
+        }
+    }
+}
+
+impl<B: HostBackend> XenHost<B> {
+    /// `vms`' VMs, host figures from this backend (tests, embedders).
+    pub fn with_backend(vms: Box<dyn VmSource>, backend: B) -> XenHost<B> {
+        XenHost {
+            vms,
+            xen: XenVms::with_backend(backend),
+        }
+    }
+}
+
+impl<B> fmt::Debug for XenHost<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XenHost")
+            .field("vms", &self.vms)
+            .field("xen", &self.xen)
+            .finish()
+    }
+}
+
+impl<B: HostBackend + Send> VmSource for XenHost<B> {
+    fn name(&self) -> &'static str {
+        self.vms.name()
+    }
+
+    fn open(&mut self) -> Result<(), VhostmdError> {
+        self.xen.open()?;
+        self.vms.open()
+    }
+
+    fn check(&self) -> Result<(), VhostmdError> {
+        self.vms.check()
+    }
+
+    fn list(&mut self) -> Result<Vec<Vm>, VhostmdError> {
+        self.vms.list()
+    }
+
+    fn snapshot(&mut self) -> Snapshot {
+        let mut snapshot = self.vms.snapshot();
+        let (view, problem) = self.xen.host_view();
+        snapshot.host = view;
+        if let Some(e) = problem {
+            snapshot.problem.get_or_insert(e);
+        }
+        snapshot
     }
 }
 
@@ -171,6 +306,74 @@ mod tests {
             }
             other => panic!("expected a VM source error, got {other:?}"),
         }
+    }
+
+    fn xen_sample() -> Sample {
+        let mut sample = Sample::default();
+        sample.node.num_cpus = 2;
+        sample.node.cpu_hz = 2_400_000_000;
+        sample.node.total_memory_kib = 2047 * 1024;
+        sample.node.free_memory_kib = 800 * 1024;
+        let mut guest = domain(5, b"sap1", 2_250_000_000, 131_072);
+        guest.max_memory_kib = Some(132_096);
+        guest.online_vcpus = 2;
+        sample.domains = vec![guest, domain(0, b"Domain-0", 29_000_000_000, 1_048_576)];
+        sample
+    }
+
+    #[test]
+    fn test_snapshot_gives_the_hypervisors_host_view_and_vm_limits() {
+        let mut vms = XenVms::with_backend(Fixed {
+            samples: vec![Ok(xen_sample()), Err(())],
+        });
+        let snap = vms.snapshot();
+        assert!(snap.problem.is_none());
+        let expected = HostStats::new(2, 2047 * 1024, 800 * 1024)
+            .with_usage(31_250_000_000, 131_072)
+            .with_cpu_mhz(Some(2400));
+        assert_eq!(snap.host, HostView::Hypervisor(expected));
+        assert_eq!(snap.vms.len(), 2);
+        assert_eq!(snap.vms[1].name, "sap1");
+        assert_eq!(snap.vms[1].stats.max_memory_kib, Some(132_096));
+        assert_eq!(snap.vms[1].stats.vcpus, Some(2));
+        // The next sample fails: no VMs, and the host view says why instead of falling back
+        // to dom0's own figures.
+        let snap = vms.snapshot();
+        assert!(snap.vms.is_empty());
+        assert!(matches!(snap.problem, Some(VhostmdError::XenSource(_))));
+        match snap.host {
+            HostView::Unavailable(why) => assert!(why.contains("Permission denied"), "{why}"),
+            other => panic!("expected an unavailable view, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn test_another_vm_source_gets_the_xen_host_view() {
+        let list = crate::StaticVms::new(vec![Vm::new(9, "listed", "u-9")]);
+        let mut source = XenHost::with_backend(
+            Box::new(list),
+            Fixed {
+                samples: vec![Ok(xen_sample()), Err(())],
+            },
+        );
+        assert_eq!(source.name(), "static list");
+        let snap = source.snapshot();
+        let ids: Vec<u32> = snap.vms.iter().map(|v| v.id).collect();
+        assert_eq!(ids, [9], "the VMs are the wrapped source's");
+        match snap.host {
+            HostView::Hypervisor(h) => {
+                assert_eq!((h.physical_cpus, h.total_memory_kib), (2, 2047 * 1024));
+            }
+            other => panic!("expected the hypervisor's view, got {other:?}"),
+        }
+        let snap = source.snapshot();
+        assert_eq!(
+            snap.vms.len(),
+            1,
+            "the VM list survives a failed host sample"
+        );
+        assert!(matches!(snap.host, HostView::Unavailable(_)));
+        assert!(snap.problem.is_some());
     }
 
     #[test]

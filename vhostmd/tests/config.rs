@@ -223,3 +223,58 @@ fn test_shipped_default_config_forks_nothing() {
     assert_eq!(doc.metrics.len(), 14);
     assert_eq!(doc.vm("TotalCPUTime", "u-1").unwrap().value, "1.500000");
 }
+
+/// The shipped SAP set: every metric SAP's guest checks read, on built-in collectors, with the
+/// hypervisor's host figures when the source gives them.
+#[test]
+fn test_shipped_sap_config_has_the_whole_set_from_the_hypervisor_view() {
+    const HOST: [&str; 13] = [
+        "HostName",
+        "HostSystemInfo",
+        "VirtualizationVendor",
+        "VirtProductInfo",
+        "NumberOfPhysicalCPUs",
+        "TotalCPUTime",
+        "FreePhysicalMemory",
+        "FreeVirtualMemory",
+        "UsedVirtualMemory",
+        "MemoryAllocatedToVirtualServers",
+        "PagedInMemory",
+        "PagedOutMemory",
+        "Time",
+    ];
+    const VM: [&str; 4] = [
+        "TotalCPUTime",
+        "ResourceProcessorLimit",
+        "PhysicalMemoryAllocatedToVirtualSystem",
+        "ResourceMemoryLimit",
+    ];
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/vhostmd-sap.conf");
+    let config = Config::read(&path).unwrap();
+    assert!(config.metrics.iter().all(|m| m.action == Action::Builtin));
+    let mut vm = vhostmd::Vm::new(7, "sap1", "u-7");
+    vm.stats = vhostmd::VmStats::new(Some(2_500_000_000), Some(131_072))
+        .with_limits(Some(132_096), Some(2));
+    let host =
+        vhostmd::HostStats::new(2, 2047 * 1024, 900 * 1024).with_usage(40_000_000_000, 131_072);
+    let snapshot = vhostmd::Snapshot::new(vhostmd::HostView::Hypervisor(host), vec![vm]);
+    let mut collecting = vhostmd::Collecting::new(config, vhostmd::CollectOptions::default());
+    let update = collecting.collect_snapshot(&snapshot);
+    assert!(update.errors.is_empty(), "{:?}", update.errors);
+    let doc = vhostmd::MetricsDocument::parse(update.document().as_bytes()).unwrap();
+    assert_eq!(doc.metrics.len(), HOST.len() + VM.len());
+    for name in HOST {
+        assert!(!doc.host(name).unwrap().value.is_empty(), "{name}");
+    }
+    let host_value = |n: &str| doc.host(n).unwrap().value.clone();
+    assert_eq!(host_value("NumberOfPhysicalCPUs"), "2");
+    assert_eq!(host_value("FreePhysicalMemory"), "900");
+    assert_eq!(host_value("UsedVirtualMemory"), "1147");
+    assert_eq!(host_value("MemoryAllocatedToVirtualServers"), "128");
+    assert_eq!(host_value("TotalCPUTime"), "40.000000");
+    let vm_value = |n: &str| doc.vm(n, "u-7").unwrap().value.clone();
+    assert_eq!(
+        VM.map(vm_value),
+        ["2.500000", "2", "128", "129"].map(String::from)
+    );
+}

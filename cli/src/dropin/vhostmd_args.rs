@@ -31,8 +31,9 @@ pub struct Args {
     /// Check a configuration file and exit (0 valid, 1 not).
     #[arg(long, value_name = "FILE")]
     pub check_config: Option<PathBuf>,
-    /// Where the list of running VMs comes from.
-    #[arg(long, value_enum, default_value_t = Source::Libvirt)]
+    /// Where the list of running VMs comes from. In a Xen dom0 the host metrics (physical
+    /// CPUs, host memory, CPU time) come from the hypervisor whatever the VM source.
+    #[arg(long, value_enum, default_value_t = Source::Auto)]
     pub vm_source: Source,
     /// A fixed VM list file (`ID<TAB>NAME<TAB>UUID` per line) instead of --vm-source.
     #[arg(long, value_name = "FILE")]
@@ -47,6 +48,8 @@ pub struct Args {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Source {
+    /// xen in a Xen dom0, else libvirt.
+    Auto,
     /// libvirt, read-only, through `virsh -r` (as upstream).
     Libvirt,
     /// The Xen host's domains (run in dom0 as root; libxenstat is loaded at run time).
