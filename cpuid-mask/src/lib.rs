@@ -66,6 +66,8 @@ mod mask;
 mod parse;
 mod registers;
 pub mod render;
+#[cfg(target_arch = "x86_64")]
+mod status;
 
 pub use dump::{CpuBlock, CpuidDump, CpuidEntry, Leaf, Register, Regs, Subleaf};
 pub use error::{CpuidMaskError, ParseProblem};
@@ -77,3 +79,5 @@ pub use local::{CpuSelection, CpuidSource, local_source, read_instruction, read_
 pub use mask::{Mask, MaskOptions, MaskWarning, MaskedBit, RegisterMask};
 pub use parse::{DumpFile, MAX_DUMP_BYTES};
 pub use registers::FeatureReg;
+#[cfg(target_arch = "x86_64")]
+pub use status::{CpuStatus, instruction_reason};

@@ -11,6 +11,7 @@ mod model;
 mod pci_sysfs;
 mod rates;
 mod recorded;
+mod status;
 mod topology;
 mod xen_backend;
 
@@ -22,5 +23,6 @@ pub use model::{
 };
 pub use rates::{DomainDelta, Interval, Totals, VbdTotals};
 pub use recorded::RecordedBackend;
+pub use status::{StateCounts, XenHostStatus, XenStatus};
 pub use topology::{CpuTopology, HostTopology, NumaNode, PciTopology};
 pub use xen_backend::XenBackend;

@@ -33,7 +33,9 @@
 
 pub mod parse;
 mod sysfs;
+mod table;
 mod vif;
 
 pub use sysfs::SysfsNet;
+pub use table::{NetRow, domain_names, rows, table};
 pub use vif::{OperState, Vif, VifCounters, VifKind, VifSource};

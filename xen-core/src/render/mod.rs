@@ -9,6 +9,15 @@ mod digits;
 pub mod json;
 pub mod prometheus;
 pub mod record;
+pub mod summary;
 pub mod xentop;
 pub mod xl_info;
 pub mod xl_list;
+
+/// Text for a terminal or a table: control characters (a newline or escape in a domain name)
+/// become `?`, so that they cannot break the layout or drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

@@ -6,8 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
-use xen_core::host::{DomainState, Interval, Sample};
+use xen_core::host::Interval;
 use xen_core::render::xentop::{Column, Table};
+use xen_core::render::{self, printable};
 
 use super::state::TopState;
 
@@ -27,50 +28,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &mut TopState, interval: &Interval<'_>
     if let Some(text) = notice {
         frame.render_widget(Paragraph::new(printable(text)), message);
     }
-    frame.render_widget(Paragraph::new(summary_lines(interval.current())), summary);
+    let summary_lines = render::summary::lines(interval.current()).map(Line::from);
+    frame.render_widget(Paragraph::new(summary_lines.to_vec()), summary);
     draw_table(frame, state, interval, table);
     frame.render_widget(Paragraph::new(key_bar(state, bar.width)), bar);
-}
-
-/// xentop's three summary lines (the time in UTC).
-fn summary_lines(sample: &Sample) -> Vec<Line<'static>> {
-    let day_seconds = (sample.unix_time_ns / 1_000_000_000) % 86_400;
-    let version = sample.node.xen_version.as_deref().unwrap_or("?");
-    let count = |flag| {
-        sample
-            .domains
-            .iter()
-            .filter(|d| d.state.contains(flag))
-            .count()
-    };
-    let node = &sample.node;
-    vec![
-        Line::from(format!(
-            "xenadm top - {:02}:{:02}:{:02} UTC   Xen {}",
-            day_seconds / 3600,
-            day_seconds / 60 % 60,
-            day_seconds % 60,
-            printable(version)
-        )),
-        Line::from(format!(
-            "{} domains: {} running, {} blocked, {} paused, {} crashed, {} dying, {} shutdown",
-            sample.domains.len(),
-            count(DomainState::RUNNING),
-            count(DomainState::BLOCKED),
-            count(DomainState::PAUSED),
-            count(DomainState::CRASHED),
-            count(DomainState::DYING),
-            count(DomainState::SHUTDOWN),
-        )),
-        Line::from(format!(
-            "Mem: {}k total, {}k used, {}k free    CPUs: {} @ {}MHz",
-            node.total_memory_kib,
-            node.total_memory_kib.saturating_sub(node.free_memory_kib),
-            node.free_memory_kib,
-            node.num_cpus,
-            node.cpu_hz / 1_000_000,
-        )),
-    ]
 }
 
 fn draw_table(frame: &mut Frame<'_>, state: &mut TopState, interval: &Interval<'_>, area: Rect) {
@@ -126,16 +87,9 @@ fn scrolled(line: &[u8], table: &Table<'_>, offset: usize) -> String {
     text
 }
 
-/// Bytes as text, with control characters (a newline or escape in a domain name) shown as
-/// `?` so that they cannot break the screen or drive the terminal.
+/// Bytes as text, with control characters shown as `?` ([`render::printable`]).
 fn printable_bytes(bytes: &[u8]) -> String {
     printable(&String::from_utf8_lossy(bytes))
-}
-
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 /// xentop's bottom line, the active toggles highlighted; the `D` prompt while typing; only
@@ -190,6 +144,7 @@ mod tests {
     use crate::commands::top_tui::tests::{host_samples, screen};
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use std::time::Duration;
+    use xen_core::host::Sample;
     use xen_core::render::xentop::BatchOptions;
 
     fn state() -> TopState {
