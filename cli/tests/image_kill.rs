@@ -75,15 +75,10 @@ fn test_sigkill_during_zero_fill_keeps_old_content() {
 
     // Growing again to the size asked for first completes it.
     let target = (OLD_BYTES + ADD_BYTES).to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_xenadm"))
-        .args(["image", "grow", "--no-loop", "--to", &target])
-        .arg(&img)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    test_support::tools::run_ok(
+        Command::new(env!("CARGO_BIN_EXE_xenadm"))
+            .args(["image", "grow", "--no-loop", "--to", &target])
+            .arg(&img),
     );
     assert_eq!(fs::metadata(&img).unwrap().len(), OLD_BYTES + ADD_BYTES);
     assert_eq!(checksum(&img, OLD_BYTES), sum);

@@ -9,26 +9,11 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use common::have_tool;
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn is_root() -> bool {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    let root = out.stdout.trim_ascii() == b"0";
-    root || test_support::tools::skip("network namespaces need root")
-}
+use test_support::tools::{root_or_skip, run};
 
 /// dom0 namespace and guest namespace, deleted on drop.
 struct Namespaces {
@@ -78,7 +63,7 @@ impl Drop for Namespaces {
 
 #[test]
 fn test_xenadm_net_in_a_namespace_with_real_vifs() {
-    if !have_tool("ip") || !have_tool("bash") || !is_root() {
+    if !have_tool("ip") || !have_tool("bash") || !root_or_skip("network namespaces") {
         return;
     }
     let ns = Namespaces::new();

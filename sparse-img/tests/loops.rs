@@ -236,15 +236,10 @@ fn test_read_only_filesystem() {
     let img = small.mount.dir.join("guest.img");
     allocated_file(&img, 1 << 20, 7);
     let before = fs::read(&img).unwrap();
-    let out = Command::new("mount")
-        .args(["-o", "remount,ro"])
-        .arg(&small.mount.dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    test_support::tools::run_ok(
+        Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&small.mount.dir),
     );
     let err = grow(&img, &by(1 << 20), &mut NoProgress).unwrap_err();
     assert!(

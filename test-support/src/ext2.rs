@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::tools::{have_tool, skip};
+use crate::tools::{have_tool, run_ok, skip};
 
 /// A loop-mounted ext2 filesystem in a scratch folder under `base`.
 #[derive(Debug)]
@@ -25,16 +25,7 @@ impl Ext2Mount {
         let dir = tempfile::tempdir_in(base).unwrap();
         let image = dir.path().join("ext2.img");
         File::create(&image).unwrap().set_len(size_bytes).unwrap();
-        let out = Command::new("mkfs.ext2")
-            .args(["-q", "-F"])
-            .arg(&image)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(Command::new("mkfs.ext2").args(["-q", "-F"]).arg(&image));
         let mnt = dir.path().join("mnt");
         fs::create_dir(&mnt).unwrap();
         let out = Command::new("mount")

@@ -26,16 +26,7 @@ pub fn attach_or_skip(path: &Path) -> Option<AttachedLoop> {
 /// What `losetup -j IMAGE` prints, one line per device, sorted by device number (losetup
 /// lists in sysfs order; xenadm and sparse-img sort by number).
 pub fn losetup_j(image: &Path) -> Vec<String> {
-    let out = Command::new("losetup")
-        .arg("-j")
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = crate::tools::run_ok(Command::new("losetup").arg("-j").arg(image));
     let mut lines: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

@@ -2,7 +2,7 @@
 //! skip, saying why, on a machine without it, and fail in CI, where `.ci/run` installs
 //! everything and sets `XENADM_REQUIRE_TOOLS=1`.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Whether this run must have every tool (`XENADM_REQUIRE_TOOLS=1`, as CI sets it).
 pub fn required() -> bool {
@@ -30,4 +30,32 @@ pub fn have_tool(name: &str) -> bool {
         || skip(&format!(
             "`{name}` is not installed (apt-get install {name})"
         ))
+}
+
+/// Runs `command`, which must succeed: otherwise the test fails with the command and its
+/// stderr. Its output.
+pub fn run_ok(command: &mut Command) -> Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `args[0]` with the other `args`, which must succeed (see [`run_ok`]).
+pub fn run(args: &[&str]) -> Output {
+    run_ok(Command::new(args[0]).args(&args[1..]))
+}
+
+/// Whether this runs as root; otherwise [`skip`]s, saying what needs it.
+pub fn root_or_skip(what_needs_it: &str) -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    root || skip(&format!("{what_needs_it} need root"))
 }

@@ -16,29 +16,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use test_support::tools::run;
 use xen_core::net::{OperState, SysfsNet, Vif, VifKind, VifSource};
 
 fn tools_available() -> bool {
     ["ip", "nsenter", "mount", "umount", "bash"]
         .into_iter()
         .all(test_support::tools::have_tool)
-        && (nix_is_root() || test_support::tools::skip("network namespaces need root"))
-}
-
-fn nix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
-fn run(args: &[&str]) {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        && test_support::tools::root_or_skip("network namespaces")
 }
 
 /// Two network namespaces and the sysfs of the first mounted in a temporary folder; all

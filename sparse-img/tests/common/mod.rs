@@ -105,15 +105,10 @@ pub fn small_fs(dir: &Path, fs_type: &str, size_mib: u64, options: &str) -> Opti
         .unwrap();
     f.set_len(size_mib << 20).unwrap();
     drop(f);
-    let out = Command::new(format!("mkfs.{fs_type}"))
-        .args(["-q", "-F"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    test_support::tools::run_ok(
+        Command::new(format!("mkfs.{fs_type}"))
+            .args(["-q", "-F"])
+            .arg(&image),
     );
     let attached = attach_or_skip(&image)?;
     let mount = Mount::new(attached.device(), &dir.join("mnt"), options)?;
