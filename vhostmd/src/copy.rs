@@ -446,14 +446,8 @@ pub fn copy_document(
     out: &mut dyn Write,
     dest: &Path,
 ) -> Result<Header, VhostmdError> {
-    let read_err = |source| VhostmdError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let disk_err = |problem| VhostmdError::Disk {
-        path: path.to_path_buf(),
-        problem,
-    };
+    let read_err = VhostmdError::reading(path);
+    let disk_err = VhostmdError::disk(path);
     let write_err = |source| VhostmdError::Write {
         path: dest.to_path_buf(),
         source,

@@ -1,7 +1,7 @@
 //! The crate's error type.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::config::Context;
 
@@ -462,6 +462,22 @@ fn failed_text(code: Option<i32>, signal: Option<i32>) -> String {
 }
 
 impl VhostmdError {
+    /// For `map_err`: an I/O error reading `path` as a [`VhostmdError::Read`].
+    pub(crate) fn reading(path: &Path) -> impl Fn(io::Error) -> VhostmdError + Copy + '_ {
+        move |source| VhostmdError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// For `map_err`: a problem of the metrics disk at `path` as a [`VhostmdError::Disk`].
+    pub(crate) fn disk(path: &Path) -> impl Fn(DiskProblem) -> VhostmdError + Copy + '_ {
+        move |problem| VhostmdError::Disk {
+            path: path.to_path_buf(),
+            problem,
+        }
+    }
+
     /// A [`VhostmdError::System`] from an OS error.
     pub(crate) fn system(what: impl Into<String>, source: impl Into<io::Error>) -> VhostmdError {
         VhostmdError::System {

@@ -135,10 +135,7 @@ pub(crate) fn open(path: &Path, direct: bool) -> io::Result<File> {
 
 /// Reads a metrics disk image or device, retrying while it is busy or changing.
 pub fn read_disk(path: &Path, options: &ReadOptions) -> Result<DiskContent, VhostmdError> {
-    let read_err = |source| VhostmdError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
+    let read_err = VhostmdError::reading(path);
     let mut file = open(path, options.direct_io).map_err(read_err)?;
     let size = file.seek(SeekFrom::End(0)).map_err(read_err)?;
     let start = Instant::now();
@@ -162,14 +159,8 @@ pub fn read_disk(path: &Path, options: &ReadOptions) -> Result<DiskContent, Vhos
 
 /// One read: `None` when the disk is busy or changed during the read.
 fn attempt(file: &File, path: &Path, size: u64) -> Result<Option<DiskContent>, VhostmdError> {
-    let read_err = |source| VhostmdError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let disk_err = |problem| VhostmdError::Disk {
-        path: path.to_path_buf(),
-        problem,
-    };
+    let read_err = VhostmdError::reading(path);
+    let disk_err = VhostmdError::disk(path);
     let first =
         Header::parse(&read_prefix(file, HEADER_BYTES).map_err(read_err)?).map_err(disk_err)?;
     if first.busy != 0 {
@@ -213,10 +204,7 @@ fn finish(path: &Path, header: Header, document: Vec<u8>) -> Result<DiskContent,
 
 /// Decodes a whole disk image held in memory (one attempt: a busy image is an error).
 pub fn parse_image(bytes: &[u8], path: &Path) -> Result<DiskContent, VhostmdError> {
-    let disk_err = |problem| VhostmdError::Disk {
-        path: path.to_path_buf(),
-        problem,
-    };
+    let disk_err = VhostmdError::disk(path);
     let header = Header::parse(bytes).map_err(disk_err)?;
     if header.busy != 0 {
         return Err(VhostmdError::DiskUnstable {

@@ -159,6 +159,17 @@ mod tests {
         assert_eq!(doc.root.elements().count(), 2);
     }
 
+    /// Each input fails at its offset with its problem.
+    fn assert_located(cases: &[(&[u8], usize, XmlProblem)]) {
+        for (input, offset, problem) in cases {
+            assert_eq!(
+                parse(input).unwrap_err(),
+                (*offset, problem.clone()),
+                "{input:?}"
+            );
+        }
+    }
+
     #[test]
     fn test_errors_are_located() {
         let cases: &[(&[u8], usize, XmlProblem)] = &[
@@ -181,13 +192,7 @@ mod tests {
             (b"<a>\x01</a>", 3, XmlProblem::BadCharacter),
             (b"<a>\xff</a>", 3, XmlProblem::BadCharacter),
         ];
-        for (input, offset, problem) in cases {
-            assert_eq!(
-                parse(input).unwrap_err(),
-                (*offset, problem.clone()),
-                "{input:?}"
-            );
-        }
+        assert_located(cases);
     }
 
     #[test]
@@ -227,13 +232,7 @@ mod tests {
                 },
             ),
         ];
-        for (input, offset, problem) in cases {
-            assert_eq!(
-                parse(input).unwrap_err(),
-                (*offset, problem.clone()),
-                "{input:?}"
-            );
-        }
+        assert_located(cases);
     }
 
     #[test]
