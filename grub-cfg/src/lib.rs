@@ -62,6 +62,7 @@ mod eval;
 mod grubenv;
 mod menu;
 mod mkconfig;
+pub mod render;
 mod sh;
 mod temp;
 mod text;

@@ -1,7 +1,7 @@
 //! `xenadm boot ...`: Xen boot parameters in /etc/default/grub (shown with their sources,
 //! validated, edited safely), grub.cfg regeneration and entries, and the saved default.
 
-mod render;
+mod json;
 
 use std::path::{Path, PathBuf};
 
@@ -229,7 +229,7 @@ fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
         out.print_json(&report)?;
     } else {
         notes(&config, out);
-        out.print(&render::show_text(&report))?;
+        out.print(&grub_cfg::render::show_text(&report))?;
     }
     Ok(0)
 }
@@ -265,7 +265,7 @@ fn finish_edit(
             written,
         })?;
     } else {
-        out.print(&render::edit_text(edit, dry_run, &written))?;
+        out.print(&grub_cfg::render::edit_text(edit, dry_run, &written))?;
     }
     Ok(0)
 }
@@ -299,7 +299,7 @@ fn check(root: &Path, given: Option<GivenVersion>, out: &Output) -> Result<u8, C
     let report = config.check(version);
     let errors = report.count(Severity::Error);
     if out.json {
-        out.print_json(&render::CheckJson {
+        out.print_json(&json::CheckJson {
             table: &why,
             errors,
             warnings: report.count(Severity::Warning),
@@ -307,7 +307,7 @@ fn check(root: &Path, given: Option<GivenVersion>, out: &Output) -> Result<u8, C
         })?;
     } else {
         notes(&config, out);
-        out.print(&render::check_text(&report, &why))?;
+        out.print(&grub_cfg::render::check_text(&report, &why))?;
     }
     Ok(if errors > 0 { EXIT_FAILURE } else { 0 })
 }
@@ -330,7 +330,7 @@ fn mkconfig(root: &Path, args: &MkconfigArgs, out: &Output) -> Result<u8, CliErr
     }
     let menu = Menu::read(&tool.output_on_host())?;
     if out.json {
-        out.print_json(&render::MkconfigJson {
+        out.print_json(&json::MkconfigJson {
             command: tool.command_line(),
             output: tool.output_on_host(),
             xen_entries: menu.xen_entries(),
@@ -341,7 +341,7 @@ fn mkconfig(root: &Path, args: &MkconfigArgs, out: &Output) -> Result<u8, CliErr
             tool.output_on_host().display(),
             tool.command_line()
         );
-        text.push_str(&render::entries_text(&menu, false, None));
+        text.push_str(&grub_cfg::render::entries_text(&menu, false, None));
         out.print(&text)?;
     }
     Ok(0)
@@ -358,13 +358,13 @@ fn entries(root: &Path, args: &EntriesArgs, out: &Output) -> Result<u8, CliError
             .into_iter()
             .filter(|e| args.all || e.is_xen())
             .collect();
-        out.print_json(&render::EntriesJson {
+        out.print_json(&json::EntriesJson {
             path: &path,
             default: default.as_ref().map(|(spec, _)| spec.as_str()),
             entries: list,
         })?;
     } else {
-        out.print(&render::entries_text(
+        out.print(&grub_cfg::render::entries_text(
             &menu,
             args.all,
             default.as_ref().map(|(_, e)| *e),
@@ -385,7 +385,7 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
         if out.json {
             out.print_json(&report)?;
         } else {
-            out.print(&render::default_text(&report))?;
+            out.print(&grub_cfg::render::default_text(&report))?;
         }
         return Ok(0);
     };
@@ -416,7 +416,7 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
     options.backup = !args.no_backup;
     let report = env.write(&options)?;
     if out.json {
-        out.print_json(&render::DefaultSetJson {
+        out.print_json(&json::DefaultSetJson {
             variable: kind.variable(),
             value: &spec,
             written: report,

@@ -1,19 +1,24 @@
-//! Text and JSON views of the boot commands' results.
+//! xenadm's text for the boot reports: `xenadm boot show`, `set`/`unset`, `check`, `entries`
+//! and `default` print these, and any tool that wants the same words can (the JSON shapes
+//! are the `serde` feature's).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
-use grub_cfg::{
-    CheckReport, DefaultReport, Edit, Menu, MenuEntry, ShowReport, SourceLine, WriteReport, xen,
-};
-use serde::Serialize;
+use text_table::columns;
 
-use crate::output::columns;
+use crate::config::{CheckReport, Edit, SourceLine};
+use crate::menu::{Menu, MenuEntry};
+use crate::views::{DefaultReport, ShowReport};
+use crate::write::WriteReport;
+use crate::xen;
 
+/// `file:line`, or `-`.
 fn source(s: Option<&SourceLine>) -> String {
     s.map_or_else(|| "-".to_string(), ToString::to_string)
 }
 
+/// `xenadm boot show`: the files in sourcing order, the boot variables with where each is
+/// set, and the Xen options with how Xen reads each.
 pub fn show_text(report: &ShowReport) -> String {
     let mut out = String::from("Files (sourced in this order)\n");
     for f in &report.files {
@@ -72,6 +77,8 @@ pub fn show_text(report: &ShowReport) -> String {
     out
 }
 
+/// `xenadm boot set|unset`: the lines changed per file and the variables' new values, then
+/// what was written (or that nothing was, on a dry run).
 pub fn edit_text(edit: &Edit, dry_run: bool, written: &[WriteReport]) -> String {
     let mut out = String::new();
     if edit.is_noop() {
@@ -123,16 +130,7 @@ pub fn edit_text(edit: &Edit, dry_run: bool, written: &[WriteReport]) -> String 
     out
 }
 
-/// `xenadm boot check --json`.
-#[derive(Debug, Serialize)]
-pub struct CheckJson<'a> {
-    pub table: &'a str,
-    pub errors: usize,
-    pub warnings: usize,
-    #[serde(flatten)]
-    pub report: &'a CheckReport,
-}
-
+/// `xenadm boot check`: each finding, then a count; `table` names the option table used.
 pub fn check_text(report: &CheckReport, table: &str) -> String {
     let mut out = String::new();
     for f in &report.findings {
@@ -156,23 +154,8 @@ pub fn check_text(report: &CheckReport, table: &str) -> String {
     out
 }
 
-/// `xenadm boot mkconfig --json`.
-#[derive(Debug, Serialize)]
-pub struct MkconfigJson<'a> {
-    pub command: String,
-    pub output: PathBuf,
-    pub xen_entries: Vec<&'a MenuEntry>,
-}
-
-/// `xenadm boot entries --json`.
-#[derive(Debug, Serialize)]
-pub struct EntriesJson<'a> {
-    pub path: &'a Path,
-    /// The entry GRUB boots by default (grub.cfg's default, or grubenv's saved_entry).
-    pub default: Option<&'a str>,
-    pub entries: Vec<&'a MenuEntry>,
-}
-
+/// `xenadm boot entries`: the Xen entries (`all`: every entry) with their index path, id,
+/// hypervisor and dom0 lines; `default` is marked with `*`.
 pub fn entries_text(menu: &Menu, all: bool, default: Option<&MenuEntry>) -> String {
     let mut out = String::new();
     let list: Vec<&MenuEntry> = menu
@@ -228,6 +211,7 @@ pub fn entries_text(menu: &Menu, all: bool, default: Option<&MenuEntry>) -> Stri
     out
 }
 
+/// `xenadm boot default`: GRUB_DEFAULT, grubenv's entries and what GRUB boots.
 pub fn default_text(r: &DefaultReport) -> String {
     let dash = || "-".to_string();
     let mut rows = Vec::new();
@@ -268,10 +252,112 @@ pub fn default_text(r: &DefaultReport) -> String {
     columns(&rows)
 }
 
-/// `xenadm boot default ENTRY --json`.
-#[derive(Debug, Serialize)]
-pub struct DefaultSetJson<'a> {
-    pub variable: &'static str,
-    pub value: &'a str,
-    pub written: WriteReport,
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{BootConfig, SetOptions};
+    use crate::default_grub::DefaultGrub;
+    use crate::grubenv::GrubEnv;
+    use crate::xen::XenOptionTable;
+
+    fn config(text: &str) -> BootConfig {
+        let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub")).unwrap();
+        BootConfig::from_files(vec![file], None).unwrap()
+    }
+
+    fn menu() -> Menu {
+        let text = "set default=\"${saved_entry}\"\nmenuentry 'Linux' --id linux {\n  linux /vmlinuz ro\n}\nmenuentry 'Xen' --id xen {\n  multiboot2 /xen.gz dom0_mem=1G\n  module2 /vmlinuz placeholder root=/dev/xvda ro\n}\n";
+        Menu::parse(text.as_bytes(), Path::new("/boot/grub/grub.cfg")).unwrap()
+    }
+
+    fn env() -> GrubEnv {
+        let mut block = b"# GRUB Environment Block\nsaved_entry=xen\n".to_vec();
+        block.resize(crate::GRUBENV_SIZE, b'#');
+        GrubEnv::parse(&block, Path::new("/boot/grub/grubenv")).unwrap()
+    }
+
+    #[test]
+    fn test_show_text_marks_overridden_options() {
+        let report = config("GRUB_CMDLINE_XEN=\"smt=0 smt=1\"\n").show(XenOptionTable::V4_17);
+        let text = show_text(&report);
+        assert!(
+            text.starts_with("Files (sourced in this order)\n  /etc/default/grub\n\nVariables\n")
+        );
+        assert!(
+            text.contains("  GRUB_DEFAULT                            (not set)      -\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "  NAME  VALUE  XEN READS                 VARIABLE  SOURCE
+  smt   0      false (overridden later)  XEN       /etc/default/grub:1
+  smt   1      true                      XEN       /etc/default/grub:1
+"
+            ),
+            "{text}"
+        );
+        let none = show_text(&config("GRUB_DEFAULT=0\n").show(XenOptionTable::V4_17));
+        assert!(none.ends_with("only)\n  none\n"), "{none}");
+    }
+
+    #[test]
+    fn test_edit_and_check_text() {
+        let config = config("GRUB_CMDLINE_XEN=\"smt=0\"\n");
+        let edit = config.plan_set(&["smt=1"], &SetOptions::default()).unwrap();
+        assert_eq!(
+            edit_text(&edit, true, &[]),
+            "/etc/default/grub:1\n- GRUB_CMDLINE_XEN=\"smt=0\"\n+ GRUB_CMDLINE_XEN=\"smt=1\"\nGRUB_CMDLINE_XEN = smt=1\ndry run: nothing written\n"
+        );
+        let noop = config.plan_set(&["smt=0"], &SetOptions::default()).unwrap();
+        assert_eq!(
+            edit_text(&noop, false, &[]),
+            "GRUB_CMDLINE_XEN unchanged: smt=0\n"
+        );
+        let report = config.check(XenOptionTable::V4_17);
+        assert_eq!(
+            check_text(&report, "Xen 4.17 table"),
+            "no problems: 1 option(s) checked against the Xen 4.17 table\n"
+        );
+    }
+
+    #[test]
+    fn test_entries_text_marks_the_default_and_hides_the_placeholder() {
+        let menu = menu();
+        let env = env();
+        let default = menu.booted_default(Some(&env)).map(|(_, e)| e);
+        assert_eq!(
+            entries_text(&menu, false, default),
+            "*1      Xen
+        id:   xen
+        xen:  multiboot2 /xen.gz  dom0_mem=1G
+        dom0: /vmlinuz  root=/dev/xvda ro
+(* = the default entry)
+"
+        );
+        let all = entries_text(&menu, true, None);
+        assert!(
+            all.starts_with(" 0      Linux\n        id:   linux\n        linux: /vmlinuz ro\n"),
+            "{all}"
+        );
+        let empty = Menu::parse(b"set default=0\n", Path::new("/g.cfg")).unwrap();
+        assert_eq!(
+            entries_text(&empty, false, None),
+            "no Xen entries in /g.cfg\n"
+        );
+    }
+
+    #[test]
+    fn test_default_text() {
+        let menu = menu();
+        let report = DefaultReport::new(None, &env(), Some(&menu));
+        assert_eq!(
+            default_text(&report),
+            "saved_entry  xen  /boot/grub/grubenv
+next_entry   -    /boot/grub/grubenv
+boots        Xen  /boot/grub/grub.cfg
+"
+        );
+    }
 }
