@@ -178,21 +178,9 @@ impl Parser<'_> {
                         } else if Self::is_reserved(&t, &["fi"]) {
                             break;
                         } else if matches!(t.tok, Tok::Eof) {
-                            return Err((
-                                start,
-                                ParseProblem::Unclosed {
-                                    keyword: "if",
-                                    expected: "fi",
-                                },
-                            ));
+                            return Err(unclosed(start, "if", "fi"));
                         } else {
-                            return Err((
-                                t.start,
-                                ParseProblem::Unexpected {
-                                    found: describe(&t.tok),
-                                    expected: "`elif`, `else` or `fi`",
-                                },
-                            ));
+                            return Err(unexpected(t.start, &t.tok, "`elif`, `else` or `fi`"));
                         }
                     }
                     Command::If { clauses, else_body }
@@ -214,13 +202,7 @@ impl Parser<'_> {
                     let var = match &t.tok {
                         Tok::Word(w) => plain(w).unwrap_or("").to_string(),
                         other => {
-                            return Err((
-                                t.start,
-                                ParseProblem::Unexpected {
-                                    found: describe(other),
-                                    expected: "a variable name after `for`",
-                                },
-                            ));
+                            return Err(unexpected(t.start, other, "a variable name after `for`"));
                         }
                     };
                     self.linebreak()?;
@@ -232,21 +214,13 @@ impl Parser<'_> {
                                 Tok::Word(_) => {}
                                 Tok::Op(Op::Semi) | Tok::Newline => break,
                                 Tok::Eof => {
-                                    return Err((
-                                        start,
-                                        ParseProblem::Unclosed {
-                                            keyword: "for",
-                                            expected: "done",
-                                        },
-                                    ));
+                                    return Err(unclosed(start, "for", "done"));
                                 }
                                 other => {
-                                    return Err((
+                                    return Err(unexpected(
                                         t.start,
-                                        ParseProblem::Unexpected {
-                                            found: describe(&other),
-                                            expected: "words, then `;` or a new line",
-                                        },
+                                        &other,
+                                        "words, then `;` or a new line",
                                     ));
                                 }
                             }
@@ -282,12 +256,10 @@ impl Parser<'_> {
                         self.next()?;
                         let t = self.next()?;
                         if !matches!(t.tok, Tok::Op(Op::RParen)) {
-                            return Err((
+                            return Err(unexpected(
                                 t.start,
-                                ParseProblem::Unexpected {
-                                    found: describe(&t.tok),
-                                    expected: "`)` of a function definition",
-                                },
+                                &t.tok,
+                                "`)` of a function definition",
                             ));
                         }
                         self.linebreak()?;
@@ -325,34 +297,16 @@ impl Parser<'_> {
                 match t.tok {
                     Tok::Op(Op::RParen) => Command::Subshell(body),
                     Tok::Eof => {
-                        return Err((
-                            start,
-                            ParseProblem::Unclosed {
-                                keyword: "(",
-                                expected: ")",
-                            },
-                        ));
+                        return Err(unclosed(start, "(", ")"));
                     }
                     other => {
-                        return Err((
-                            t.start,
-                            ParseProblem::Unexpected {
-                                found: describe(&other),
-                                expected: "`)`",
-                            },
-                        ));
+                        return Err(unexpected(t.start, &other, "`)`"));
                     }
                 }
             }
             Tok::Op(Op::Redirect { .. }) => Command::Simple(self.simple()?),
             other => {
-                return Err((
-                    t.start,
-                    ParseProblem::Unexpected {
-                        found: describe(other),
-                        expected: "a command",
-                    },
-                ));
+                return Err(unexpected(t.start, other, "a command"));
             }
         };
         // Redirections after a compound command.
@@ -378,13 +332,7 @@ impl Parser<'_> {
         self.next()?;
         let t = self.next()?;
         if !matches!(t.tok, Tok::Word(_)) {
-            return Err((
-                t.start,
-                ParseProblem::Unexpected {
-                    found: describe(&t.tok),
-                    expected: "a word after `case`",
-                },
-            ));
+            return Err(unexpected(t.start, &t.tok, "a word after `case`"));
         }
         self.linebreak()?;
         self.expect_reserved("in", "case", start)?;
@@ -397,13 +345,7 @@ impl Parser<'_> {
                 break;
             }
             if matches!(t.tok, Tok::Eof) {
-                return Err((
-                    start,
-                    ParseProblem::Unclosed {
-                        keyword: "case",
-                        expected: "esac",
-                    },
-                ));
+                return Err(unclosed(start, "case", "esac"));
             }
             if matches!(t.tok, Tok::Op(Op::LParen)) {
                 self.next()?;
@@ -415,22 +357,10 @@ impl Parser<'_> {
                     Tok::Word(_) | Tok::Op(Op::Pipe) => {}
                     Tok::Op(Op::RParen) => break,
                     Tok::Eof => {
-                        return Err((
-                            start,
-                            ParseProblem::Unclosed {
-                                keyword: "case",
-                                expected: "esac",
-                            },
-                        ));
+                        return Err(unclosed(start, "case", "esac"));
                     }
                     other => {
-                        return Err((
-                            t.start,
-                            ParseProblem::Unexpected {
-                                found: describe(&other),
-                                expected: "a pattern and `)`",
-                            },
-                        ));
+                        return Err(unexpected(t.start, &other, "a pattern and `)`"));
                     }
                 }
             }
@@ -441,21 +371,9 @@ impl Parser<'_> {
                 self.linebreak()?;
             } else if !Self::is_reserved(&t, &["esac"]) {
                 if matches!(t.tok, Tok::Eof) {
-                    return Err((
-                        start,
-                        ParseProblem::Unclosed {
-                            keyword: "case",
-                            expected: "esac",
-                        },
-                    ));
+                    return Err(unclosed(start, "case", "esac"));
                 }
-                return Err((
-                    t.start,
-                    ParseProblem::Unexpected {
-                        found: describe(&t.tok),
-                        expected: "`;;` or `esac`",
-                    },
-                ));
+                return Err(unexpected(t.start, &t.tok, "`;;` or `esac`"));
             }
         }
         Ok(Command::Case { arms })
@@ -464,12 +382,10 @@ impl Parser<'_> {
     pub(super) fn redirect_target(&mut self, heredoc: Option<bool>, at: usize) -> ShResult<()> {
         let t = self.next()?;
         let Tok::Word(word) = t.tok else {
-            return Err((
+            return Err(unexpected(
                 t.start,
-                ParseProblem::Unexpected {
-                    found: describe(&t.tok),
-                    expected: "a file name after the redirection",
-                },
+                &t.tok,
+                "a file name after the redirection",
             ));
         };
         if let Some(strip) = heredoc {
@@ -540,13 +456,7 @@ impl Parser<'_> {
         }
         if assigns.is_empty() && words.is_empty() {
             let t = self.peek()?;
-            return Err((
-                t.start,
-                ParseProblem::Unexpected {
-                    found: describe(&t.tok),
-                    expected: "a command",
-                },
-            ));
+            return Err(unexpected(t.start, &t.tok, "a command"));
         }
         Ok(Simple {
             assigns,

@@ -258,6 +258,22 @@ fn is_meta(c: u8) -> bool {
     )
 }
 
+/// `found` where `expected` should be, at `at`.
+fn unexpected(at: usize, found: &Tok, expected: &'static str) -> (usize, ParseProblem) {
+    (
+        at,
+        ParseProblem::Unexpected {
+            found: describe(found),
+            expected,
+        },
+    )
+}
+
+/// The text ended (at `at`) inside what `keyword` opened, before `expected` closed it.
+fn unclosed(at: usize, keyword: &'static str, expected: &'static str) -> (usize, ParseProblem) {
+    (at, ParseProblem::Unclosed { keyword, expected })
+}
+
 fn describe(tok: &Tok) -> String {
     match tok {
         Tok::Word(w) => format!("word `{}`", plain(w).unwrap_or("...")),
