@@ -78,6 +78,7 @@ mod loops;
 mod open;
 pub mod render;
 mod size;
+mod status;
 mod usage;
 
 pub use advice::{LoopRefresh, guest_steps, refresh_loops};
@@ -96,4 +97,5 @@ pub use loops::{
     refresh_capacity,
 };
 pub use size::ByteSize;
+pub use status::ImagesStatus;
 pub use usage::{FilesystemUsage, ImageUsage, Skipped, UsageOptions, UsageReport, usage};

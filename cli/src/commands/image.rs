@@ -8,14 +8,14 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 use serde::Serialize;
-use sparse_img::render::{self, human, overcommit_line};
+use sparse_img::render::{self, human};
 use sparse_img::{
-    ByteSize, ExtentMap, FilesystemUsage, GrowImageOptions, GrowImageReport, GrowMode, GrowOptions,
-    GrowReport, GrowTarget, MapMethod, Progress, SparseImgError, UsageOptions, UsageReport,
+    ByteSize, ExtentMap, GrowImageOptions, GrowImageReport, GrowMode, GrowOptions, GrowReport,
+    GrowTarget, ImagesStatus, MapMethod, Progress, SparseImgError, UsageOptions,
 };
 
 use super::grow_signals::{GrowSignals, signal_exit_code, signal_name};
-use super::status::{Section, row};
+use super::status::Section;
 use crate::error::CliError;
 use crate::output::Output;
 
@@ -390,96 +390,16 @@ fn next_steps(image: &GrowImageReport) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // status and hints
 
-#[derive(Debug, Serialize)]
-struct StatusJson<'a> {
-    folder: &'static str,
-    available: bool,
-    reason: Option<String>,
-    image_count: u64,
-    size_bytes: u64,
-    allocated_bytes: u64,
-    filesystems: &'a [FilesystemUsage],
-}
-
 /// The Images section of `xenadm status`: the default folder's totals and overcommit. Never
 /// fails: when the folder cannot be read it says why.
 pub fn status_section() -> Section {
-    let mut options = UsageOptions::default();
-    options.extents = false;
-    let report = sparse_img::usage(&[PathBuf::from(DEFAULT_FOLDER)], &options);
-    let (rows, json) = match &report {
-        Err(err) => (
-            vec![
-                row("folder", DEFAULT_FOLDER.to_string()),
-                row("images", format!("unavailable: {err}")),
-            ],
-            StatusJson {
-                folder: DEFAULT_FOLDER,
-                available: false,
-                reason: Some(err.to_string()),
-                image_count: 0,
-                size_bytes: 0,
-                allocated_bytes: 0,
-                filesystems: &[],
-            },
-        ),
-        Ok(report) => status_rows(report),
-    };
+    let status = ImagesStatus::read(Path::new(DEFAULT_FOLDER));
     Section {
         key: "images",
         title: "Images",
-        rows,
-        json: serde_json::to_value(&json).unwrap_or_default(),
+        rows: status.rows(),
+        json: serde_json::to_value(&status).unwrap_or_default(),
     }
-}
-
-fn status_rows(report: &UsageReport) -> (Vec<(String, String)>, StatusJson<'_>) {
-    let (size, allocated) = (report.size_bytes(), report.allocated_bytes());
-    let mut rows = vec![row("folder", DEFAULT_FOLDER.to_string())];
-    let count = report.images.len() as u64;
-    rows.push(row(
-        "images",
-        if count == 0 {
-            "none".to_string()
-        } else {
-            format!(
-                "{count}: {} apparent, {} allocated ({}%)",
-                human(size),
-                human(allocated),
-                report.allocated_percent()
-            )
-        },
-    ));
-    for fs in &report.filesystems {
-        rows.push(row(
-            "filesystem",
-            format!(
-                "{}: {} free of {}; the images could grow by {}",
-                fs.mount_point.display(),
-                human(fs.space.free_bytes),
-                human(fs.space.total_bytes),
-                human(fs.could_grow_bytes)
-            ),
-        ));
-        rows.push(row(
-            "overcommit",
-            if fs.is_overcommitted() {
-                overcommit_line(fs.shortfall_bytes(), &fs.mount_point)
-            } else {
-                "none: every guest can fill its disk".to_string()
-            },
-        ));
-    }
-    let json = StatusJson {
-        folder: DEFAULT_FOLDER,
-        available: true,
-        reason: None,
-        image_count: count,
-        size_bytes: size,
-        allocated_bytes: allocated,
-        filesystems: &report.filesystems,
-    };
-    (rows, json)
 }
 
 /// What the administrator can do about an error.
@@ -531,31 +451,6 @@ pub fn hint(err: &SparseImgError) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The status rows for a folder of images (the real default folder may not exist here).
-    #[test]
-    fn test_status_rows_totals_and_overcommit() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["a.img", "b.img"] {
-            let f = std::fs::File::create(dir.path().join(name)).unwrap();
-            f.set_len(8 << 40).unwrap();
-        }
-        let mut options = UsageOptions::default();
-        options.extents = false;
-        let report = sparse_img::usage(&[dir.path().to_path_buf()], &options).unwrap();
-        let (rows, json) = status_rows(&report);
-        let value = |label: &str| {
-            rows.iter()
-                .find(|(l, _)| l == label)
-                .map(|(_, v)| v.clone())
-                .unwrap()
-        };
-        assert_eq!(value("images"), "2: 16 TiB apparent, 0 B allocated (0%)");
-        assert!(value("filesystem").contains("the images could grow by 16 TiB"));
-        assert!(value("overcommit").starts_with("if these guests fill their disks"));
-        assert_eq!(json.image_count, 2);
-        assert!(json.filesystems[0].is_overcommitted());
-    }
 
     #[test]
     fn test_every_refusal_has_a_hint() {
