@@ -9,54 +9,24 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::have_tool;
+use test_support::netns::NetNs;
 use test_support::tools::{root_or_skip, run};
 
 /// dom0 namespace and guest namespace, deleted on drop.
 struct Namespaces {
-    host: String,
-    guest: String,
+    host: NetNs,
+    guest: NetNs,
 }
 
 impl Namespaces {
     fn new() -> Namespaces {
         let pid = std::process::id();
-        let ns = Namespaces {
-            host: format!("xenadm-cli-{pid}-h"),
-            guest: format!("xenadm-cli-{pid}-g"),
-        };
-        for name in [&ns.host, &ns.guest] {
-            run(&["ip", "netns", "add", name]);
-            // No IPv6: its router solicitations would move counters while we compare.
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-q",
-                "-w",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ]);
-        }
-        ns
-    }
-
-    fn ip(&self, namespace: &str, args: &str) {
-        let mut all = vec!["ip", "-n", namespace];
-        all.extend(args.split_whitespace());
-        run(&all);
-    }
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        for name in [&self.host, &self.guest] {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        Namespaces {
+            host: NetNs::new(format!("xenadm-cli-{pid}-h")),
+            guest: NetNs::new(format!("xenadm-cli-{pid}-g")),
         }
     }
 }
@@ -67,24 +37,23 @@ fn test_xenadm_net_in_a_namespace_with_real_vifs() {
         return;
     }
     let ns = Namespaces::new();
-    let (h, g) = (ns.host.as_str(), ns.guest.as_str());
-    ns.ip(h, "link add xenbr9 type bridge forward_delay 0");
+    let (h, g) = (ns.host.name(), ns.guest.name());
+    ns.host.ip("link add xenbr9 type bridge forward_delay 0");
     for (vif, peer) in [
         ("vif3.0", "eth0"),
         ("vif3.1", "eth1"),
         ("vif12.0-emu", "eth2"),
     ] {
-        ns.ip(
-            h,
-            &format!("link add {vif} type veth peer name {peer} netns {g}"),
-        );
-        ns.ip(h, &format!("link set {vif} master xenbr9 up"));
-        ns.ip(g, &format!("link set {peer} up"));
+        ns.host.ip(&format!(
+            "link add {vif} type veth peer name {peer} netns {g}"
+        ));
+        ns.host.ip(&format!("link set {vif} master xenbr9 up"));
+        ns.guest.ip(&format!("link set {peer} up"));
     }
-    ns.ip(h, "link set vif3.1 down");
-    ns.ip(h, "addr add 10.231.8.1/24 dev xenbr9");
-    ns.ip(h, "link set xenbr9 up");
-    ns.ip(g, "addr add 10.231.8.2/24 dev eth0");
+    ns.host.ip("link set vif3.1 down");
+    ns.host.ip("addr add 10.231.8.1/24 dev xenbr9");
+    ns.host.ip("link set xenbr9 up");
+    ns.guest.ip("addr add 10.231.8.2/24 dev eth0");
     run(&[
         "ip",
         "netns",

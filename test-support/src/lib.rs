@@ -13,5 +13,6 @@ pub mod captures;
 pub mod ext2;
 pub mod files;
 pub mod loops;
+pub mod netns;
 pub mod tools;
 pub mod tree;

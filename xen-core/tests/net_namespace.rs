@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use test_support::netns::NetNs;
 use test_support::tools::run;
 use xen_core::net::{OperState, SysfsNet, Vif, VifKind, VifSource};
 
@@ -29,8 +30,8 @@ fn tools_available() -> bool {
 /// Two network namespaces and the sysfs of the first mounted in a temporary folder; all
 /// removed on drop, also when the test fails.
 struct Lab {
-    host: String,
-    guest: String,
+    host: NetNs,
+    guest: NetNs,
     sysfs: PathBuf,
     _dir: tempfile::TempDir,
     mounted: bool,
@@ -41,29 +42,14 @@ impl Lab {
         let pid = std::process::id();
         let dir = tempfile::tempdir().unwrap();
         let mut lab = Lab {
-            host: format!("xenadm-{tag}-{pid}-h"),
-            guest: format!("xenadm-{tag}-{pid}-g"),
+            host: NetNs::new(format!("xenadm-{tag}-{pid}-h")),
+            guest: NetNs::new(format!("xenadm-{tag}-{pid}-g")),
             sysfs: dir.path().join("sys"),
             _dir: dir,
             mounted: false,
         };
-        for ns in [&lab.host, &lab.guest] {
-            run(&["ip", "netns", "add", ns]);
-            // No IPv6: its router solicitations would move the counters while we compare.
-            run(&[
-                "ip",
-                "netns",
-                "exec",
-                ns,
-                "sysctl",
-                "-q",
-                "-w",
-                "net.ipv6.conf.all.disable_ipv6=1",
-                "net.ipv6.conf.default.disable_ipv6=1",
-            ]);
-        }
         std::fs::create_dir(&lab.sysfs).unwrap();
-        let netns = format!("--net=/run/netns/{}", lab.host);
+        let netns = format!("--net=/run/netns/{}", lab.host.name());
         let target = lab.sysfs.to_str().unwrap().to_string();
         run(&["nsenter", &netns, "mount", "-t", "sysfs", "sysfs", &target]);
         lab.mounted = true;
@@ -71,15 +57,11 @@ impl Lab {
     }
 
     fn ip_host(&self, args: &str) {
-        let mut all = vec!["ip", "-n", &self.host];
-        all.extend(args.split_whitespace());
-        run(&all);
+        self.host.ip(args);
     }
 
     fn ip_guest(&self, args: &str) {
-        let mut all = vec!["ip", "-n", &self.guest];
-        all.extend(args.split_whitespace());
-        run(&all);
+        self.guest.ip(args);
     }
 }
 
@@ -88,15 +70,13 @@ impl Drop for Lab {
         if self.mounted {
             let _ = Command::new("umount").arg(&self.sysfs).status();
         }
-        for ns in [&self.host, &self.guest] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
+        // The namespaces go after this (NetNs drops).
     }
 }
 
 /// dom0 side and guest side as described at the top of the file, with traffic on vif5.0.
 fn build(lab: &Lab) {
-    let g = &lab.guest;
+    let g = lab.guest.name();
     lab.ip_host("link add xenbr9 type bridge forward_delay 0");
     lab.ip_host("link add uplink0 type veth peer name uplink1");
     for (vif, peer) in [
@@ -134,7 +114,7 @@ fn build(lab: &Lab) {
 /// `ip -j -s link` of the dom0 namespace: interface name to stats64.
 fn ip_stats(lab: &Lab) -> serde_json::Value {
     let out = Command::new("ip")
-        .args(["-n", &lab.host, "-j", "-s", "link"])
+        .args(["-n", lab.host.name(), "-j", "-s", "link"])
         .output()
         .unwrap();
     assert!(out.status.success());
