@@ -84,7 +84,7 @@ pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
 pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
 pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
 pub use mkconfig::{Mkconfig, MkconfigRun};
-pub use views::{DefaultReport, OptionView, ShowReport, forced_errors};
+pub use views::{BootStatus, DefaultReport, OptionView, ShowReport, forced_errors};
 pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
 pub use xen::{Finding, FindingKind, Severity, XenOption, XenOptionTable, XenParam};
 

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::{
-    BOOT_VARIABLES, BootConfig, SourcedOption, UnknownValue, Variable, XenVariable, validate_token,
+    BOOT_VARIABLES, BootConfig, LocatedFinding, SourcedOption, UnknownValue, Variable, XenVariable,
+    validate_token,
 };
 use crate::grubenv::GrubEnv;
 use crate::menu::{Menu, MenuEntry};
@@ -146,6 +147,112 @@ impl DefaultReport {
     }
 }
 
+/// The boot configuration in brief, for a host overview (`xenadm status`): the Xen options in
+/// force, what checking them finds, and GRUB_DEFAULT. Reading never fails: when the
+/// configuration cannot be read, [`BootStatus::Unavailable`] says why.
+///
+/// With the `serde` feature it serializes as `{"unavailable": ...}`, or with `xen_options`,
+/// `table`, `errors`, `warnings`, `findings` and `grub_default`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
+#[non_exhaustive]
+pub enum BootStatus {
+    /// /etc/default/grub could not be read.
+    Unavailable {
+        /// Why.
+        unavailable: String,
+    },
+    /// What was read.
+    Read {
+        /// The Xen line of normal entries, as written.
+        xen_options: Vec<String>,
+        /// The option table checked against, and why that one (the caller's words).
+        table: String,
+        /// Findings that are errors.
+        errors: usize,
+        /// Findings that are warnings.
+        warnings: usize,
+        /// Every finding, in line order.
+        findings: Vec<LocatedFinding>,
+        /// GRUB_DEFAULT's value, when known.
+        grub_default: Option<String>,
+    },
+}
+
+impl BootStatus {
+    /// Reads the configuration of the system at `root` and checks its Xen options against
+    /// `table`; `table_why` says why that table (it is shown as is).
+    pub fn read(root: &Path, table: XenOptionTable, table_why: String) -> BootStatus {
+        let config = match BootConfig::load(root) {
+            Ok(config) => config,
+            Err(err) => {
+                return BootStatus::Unavailable {
+                    unavailable: err.to_string(),
+                };
+            }
+        };
+        let report = config.check(table);
+        BootStatus::Read {
+            xen_options: report
+                .options
+                .iter()
+                .map(|o| o.option.raw.clone())
+                .collect(),
+            table: table_why,
+            errors: report.count(Severity::Error),
+            warnings: report.count(Severity::Warning),
+            findings: report.findings,
+            grub_default: config.variable("GRUB_DEFAULT").value,
+        }
+    }
+
+    /// The status lines, label and value.
+    pub fn rows(&self) -> Vec<(String, String)> {
+        let row = |label: &str, value: String| (label.to_string(), value);
+        let (xen_options, table, errors, warnings, findings, grub_default) = match self {
+            BootStatus::Unavailable { unavailable } => {
+                return vec![row("xen options", format!("unavailable: {unavailable}"))];
+            }
+            BootStatus::Read {
+                xen_options,
+                table,
+                errors,
+                warnings,
+                findings,
+                grub_default,
+            } => (xen_options, table, errors, warnings, findings, grub_default),
+        };
+        let problems = match (errors, warnings) {
+            (0, 0) => format!("no problems ({table})"),
+            _ => format!(
+                "{errors} error(s), {warnings} warning(s): see `xenadm boot check`{}",
+                findings
+                    .iter()
+                    .find(|f| f.finding.severity >= Severity::Warning)
+                    .map(|f| format!("; first: {f}"))
+                    .unwrap_or_default()
+            ),
+        };
+        vec![
+            row(
+                "xen options",
+                if xen_options.is_empty() {
+                    "none set (GRUB_CMDLINE_XEN, GRUB_CMDLINE_XEN_DEFAULT)".to_string()
+                } else {
+                    xen_options.join(" ")
+                },
+            ),
+            row("check", problems),
+            row(
+                "default",
+                grub_default
+                    .clone()
+                    .unwrap_or_else(|| "unknown (computed)".to_string()),
+            ),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +346,49 @@ mod tests {
         );
         let without_menu = DefaultReport::new(None, &env, None);
         assert_eq!((without_menu.boots, without_menu.grub_cfg), (None, None));
+    }
+
+    #[test]
+    fn test_boot_status_never_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = BootStatus::read(dir.path(), XenOptionTable::V4_17, "t".to_string());
+        assert!(
+            matches!(status, BootStatus::Unavailable { .. }),
+            "{status:?}"
+        );
+        assert!(status.rows()[0].1.starts_with("unavailable: "));
+        let etc = dir.path().join("etc/default");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("grub"), "GRUB_CMDLINE_XEN=\"dom0-mem=1G\"\n").unwrap();
+        let rows = BootStatus::read(dir.path(), XenOptionTable::V4_17, "t".to_string()).rows();
+        assert_eq!(rows[0].1, "dom0-mem=1G");
+        assert!(
+            rows[1]
+                .1
+                .starts_with("1 error(s), 0 warning(s): see `xenadm boot check`; first: "),
+            "{rows:?}"
+        );
+        assert_eq!(rows[2].1, "unknown (computed)");
+        std::fs::write(etc.join("grub"), "GRUB_DEFAULT=saved\n").unwrap();
+        let rows = BootStatus::read(
+            dir.path(),
+            XenOptionTable::V4_17,
+            "Xen 4.17 table".to_string(),
+        )
+        .rows();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "xen options".to_string(),
+                    "none set (GRUB_CMDLINE_XEN, GRUB_CMDLINE_XEN_DEFAULT)".to_string()
+                ),
+                (
+                    "check".to_string(),
+                    "no problems (Xen 4.17 table)".to_string()
+                ),
+                ("default".to_string(), "saved".to_string()),
+            ]
+        );
     }
 }

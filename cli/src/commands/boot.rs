@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, InstalledXen, Menu, Mkconfig,
-    SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path, installed_xen,
+    BootConfig, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, InstalledXen, Menu,
+    Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
+    installed_xen,
 };
 use serde::Serialize;
 
-use super::status::{Section, row};
+use super::status::Section;
 use crate::error::{CliError, EXIT_FAILURE};
 use crate::output::Output;
 
@@ -437,67 +438,13 @@ pub fn status_section() -> Section {
 }
 
 fn status_section_for(root: &Path) -> Section {
-    let config = match BootConfig::load(root) {
-        Ok(c) => c,
-        Err(e) => {
-            return Section {
-                key: "boot",
-                title: "Boot",
-                rows: vec![row("xen options", format!("unavailable: {e}"))],
-                json: serde_json::json!({ "unavailable": e.to_string() }),
-            };
-        }
-    };
-    let (version, why) = table(root, None);
-    let report = config.check(version);
-    let line: Vec<&str> = report
-        .options
-        .iter()
-        .map(|o| o.option.raw.as_str())
-        .collect();
-    let errors = report.count(Severity::Error);
-    let warnings = report.count(Severity::Warning);
-    let mut rows = vec![row(
-        "xen options",
-        if line.is_empty() {
-            "none set (GRUB_CMDLINE_XEN, GRUB_CMDLINE_XEN_DEFAULT)".to_string()
-        } else {
-            line.join(" ")
-        },
-    )];
-    let problems = match (errors, warnings) {
-        (0, 0) => format!("no problems ({why})"),
-        _ => format!(
-            "{errors} error(s), {warnings} warning(s): see `xenadm boot check`{}",
-            report
-                .findings
-                .iter()
-                .find(|f| f.finding.severity >= Severity::Warning)
-                .map(|f| format!("; first: {f}"))
-                .unwrap_or_default()
-        ),
-    };
-    rows.push(row("check", problems));
-    let grub_default = config.variable("GRUB_DEFAULT");
-    rows.push(row(
-        "default",
-        grub_default
-            .value
-            .clone()
-            .unwrap_or_else(|| "unknown (computed)".to_string()),
-    ));
+    let (table, why) = table(root, None);
+    let status = BootStatus::read(root, table, why);
     Section {
         key: "boot",
         title: "Boot",
-        rows,
-        json: serde_json::json!({
-            "xen_options": line,
-            "table": why,
-            "errors": errors,
-            "warnings": warnings,
-            "findings": report.findings,
-            "grub_default": grub_default.value,
-        }),
+        rows: status.rows(),
+        json: serde_json::to_value(&status).unwrap_or_default(),
     }
 }
 

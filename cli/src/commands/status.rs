@@ -96,11 +96,6 @@ fn xen_section_with<B: HostBackend>(
     }
 }
 
-/// A status row.
-pub fn row(label: &str, value: String) -> (String, String) {
-    (label.to_string(), value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,7 +118,7 @@ mod tests {
             });
         assert_eq!(
             section.rows[1],
-            row("hypervisor", "xen version unknown".into())
+            ("hypervisor".to_string(), "xen version unknown".to_string())
         );
         assert_eq!(section.rows[2].0, "domains");
         assert!(
