@@ -48,6 +48,14 @@ pub struct MigrateArgs {
     /// libxc's verify pass; the receiver gets ` -d`.
     #[arg(long)]
     pub debug: bool,
+    /// Between two xenadm ends: elide zero pages and compress the stream with LZ4 (asked of the
+    /// receiver through the rune as `--wire lz4`, confirmed by it; refused towards stock xl and
+    /// with -s "").
+    #[arg(long)]
+    pub compress: bool,
+    /// The most MiB per second on the wire (any receiver, xl's too).
+    #[arg(long, value_name = "MIB_PER_S", value_parser = parse_bandwidth)]
+    pub bandwidth: Option<u64>,
     /// The command run on the target (e.g. "xl migrate-receive" for a host with stock xl).
     #[arg(long, value_name = "CMD", default_value = migrate::DEFAULT_RECEIVE_COMMAND)]
     pub receive_command: String,
@@ -95,6 +103,10 @@ fn parse_abi(text: &str) -> Result<SuspendAbi, String> {
     migrate::parse_suspend_abi(text)
 }
 
+fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    migrate::parse_bandwidth(text)
+}
+
 /// `xenadm migrate-receive`: the target side, run by a sender's transport.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = RECEIVE_HELP)]
@@ -111,6 +123,9 @@ pub struct ReceiveArgs {
     /// Leave the guest paused.
     #[arg(short = 'p')]
     pub paused: bool,
+    /// The wire format a xenadm sender asked for (its rune adds it; xl never does).
+    #[arg(long, value_name = "FORMAT", value_parser = ["lz4"])]
+    pub wire: Option<String>,
 }
 
 const RECEIVE_HELP: &str = "\
@@ -154,6 +169,8 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
     options.config_file = args.config.clone();
     options.paused = args.paused;
     options.debug = args.debug;
+    options.compress = args.compress;
+    options.bandwidth_bytes_per_s = args.bandwidth;
     let (sink, bar) = progress_sink(args.progress, out.quiet());
     let result = migrate::send(&mut backend, &options, &control, sink);
     if let Some(bar) = bar {
@@ -227,7 +244,8 @@ pub fn receive(args: &ReceiveArgs, verbose: u8) -> Result<u8, CliError> {
     let _ = (args.no_monitor, args.foreground);
     let mut note = |line: &str| eprintln!("migration target: {line}");
     let mut backend = LibxlBackend::open(migrate::log_level(verbose), SuspendAbi::default())?;
-    let options = ReceiveOptions::xl(args.paused, args.debug);
+    let mut options = ReceiveOptions::xl(args.paused, args.debug);
+    options.wire = args.wire.is_some();
     match migrate::receive(&mut backend, &input, &mut output, &options, &mut note) {
         Ok(_) => Ok(0),
         Err(e) => {

@@ -143,6 +143,13 @@ pub enum MigrateError {
         /// The status byte.
         status: u8,
     },
+    /// The compressed stream between two xenadm ends is bad (a located frame error).
+    #[error("the sender's compressed stream is bad")]
+    Wire {
+        /// The frame and what is wrong with it.
+        #[source]
+        source: super::wire::WireError,
+    },
     /// Setting up the local pipe or thread failed.
     #[error("{what} failed")]
     Local {

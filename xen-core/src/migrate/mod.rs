@@ -62,6 +62,7 @@ mod backend;
 mod error;
 mod fake;
 mod outcome;
+mod output;
 mod progress;
 pub mod protocol;
 mod pump;
@@ -71,6 +72,7 @@ mod rune;
 mod saver;
 mod sender;
 mod transport;
+pub mod wire;
 
 pub use backend::{DomainState, LibxlBackend, MigrationBackend};
 pub use error::{MigrateError, Step, status_text};
@@ -84,8 +86,9 @@ pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive, receiver_std
 #[cfg(feature = "serde")]
 pub use render::failure_json;
 pub use render::{
-    ProgressView, SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_suspend_abi,
-    phase_text, progress_text, resume_text, saver_text, summary_text, suspend_abi, target_label,
+    ProgressView, SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_bandwidth,
+    parse_suspend_abi, phase_text, progress_text, resume_text, saver_text, summary_text,
+    suspend_abi, target_label,
 };
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 pub use saver::{SaverEvent, SaverSink, parse_log_line, parse_progress};

@@ -182,6 +182,8 @@ pub struct Summary {
     pub downtime_s: Option<f64>,
     /// Where the downtime's start came from.
     pub downtime_from: Option<DowntimeFrom>,
+    /// The bytes on the wire when both ends used xenadm's wire format (`--compress`).
+    pub wire: Option<super::wire::WireStats>,
     /// Things the administrator should know (e.g. a source copy left to destroy).
     pub warnings: Vec<String>,
 }

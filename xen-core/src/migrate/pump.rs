@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::output::StreamOut;
 use super::progress::{Event, PassTracker, ProgressSink, emit};
 use crate::XenError;
 use crate::stream::{Item, LibxcRecord, RelayEvent, RelayReport, relay};
@@ -75,18 +76,28 @@ fn run<W: Write>(
     (tracker, result)
 }
 
-/// Starts copying `input` (the pipe's reading end) to `output` until end of input.
-pub(crate) fn spawn<W: Write + Send + 'static>(
+/// Starts copying `input` (the pipe's reading end) to `output` until end of input, then ends
+/// the output's stream (the wire encoder's END).
+pub(crate) fn spawn(
     input: File,
-    output: W,
+    output: StreamOut,
     guest_pages: Option<u64>,
     sink: Arc<Mutex<ProgressSink>>,
-) -> std::io::Result<JoinHandle<PumpOutcome<W>>> {
+) -> std::io::Result<JoinHandle<PumpOutcome<StreamOut>>> {
     std::thread::Builder::new()
         .name("migrate-pump".to_string())
         .spawn(move || {
             let mut output = output;
-            let (tracker, result) = run(input, &mut output, guest_pages, &sink);
+            let (tracker, mut result) = run(input, &mut output, guest_pages, &sink);
+            if result.is_ok()
+                && let Err(source) = output.end_stream()
+            {
+                result = Err(XenError::StreamWrite {
+                    what: "the transport (end of the compressed stream)".to_string(),
+                    offset: tracker.transfer.bytes,
+                    source,
+                });
+            }
             PumpOutcome {
                 output,
                 tracker,

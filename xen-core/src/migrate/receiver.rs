@@ -20,6 +20,7 @@ use super::protocol::{
     BANNER, GO, INCOMING_SUFFIX, READY, REPORT, STATUS_BAD_GO, incoming_config, read_header,
     read_message, write_message,
 };
+use super::wire::{self, CONFIRM};
 use crate::host::DomId;
 
 /// xl's lock file, held while the domain is created.
@@ -35,6 +36,9 @@ pub struct ReceiveOptions {
     pub debug: bool,
     /// The lock taken around the restore (xl's [`XL_LOCK_PATH`]); `None` takes none.
     pub lock_path: Option<PathBuf>,
+    /// `--wire lz4`: a xenadm sender asked for xenadm's wire format; it is confirmed after the
+    /// banner and the stream arrives framed ([`super::wire`]). Never set for xl's senders.
+    pub wire: bool,
 }
 
 impl ReceiveOptions {
@@ -44,6 +48,7 @@ impl ReceiveOptions {
             paused,
             debug,
             lock_path: Some(PathBuf::from(XL_LOCK_PATH)),
+            wire: false,
         }
     }
 }
@@ -72,6 +77,9 @@ pub fn receive(
     note: &mut dyn FnMut(&str),
 ) -> Result<Received, MigrateError> {
     write_message(output, BANNER, Step::Banner)?;
+    if options.wire {
+        write_message(output, CONFIRM, Step::Banner)?;
+    }
     let mut reader = input;
     let header = read_header(&mut reader)?;
     note(&format!(
@@ -85,7 +93,11 @@ pub fn receive(
     let incoming = format!("{name}{INCOMING_SUFFIX}");
     let domid = {
         let _lock = options.lock_path.as_deref().map(XlLock::take).transpose()?;
-        backend.restore(&config, input.as_fd(), header.stream_version)?
+        if options.wire {
+            restore_framed(backend, &config, input, header.stream_version)?
+        } else {
+            backend.restore(&config, input.as_fd(), header.stream_version)?
+        }
     };
     note("Transfer complete, requesting permission to start domain.");
     if let Err(e) = write_message(output, READY, Step::Ready) {
@@ -134,6 +146,57 @@ pub fn receive(
             Err(e)
         }
     }
+}
+
+/// The restore of a framed stream: a thread decodes the frames from `input` into a pipe, and
+/// libxl restores from the pipe. The decoder reads exactly up to the END frame, so GO stays
+/// unread in `input`; a bad frame closes the pipe (libxl's restore then fails) and is the error
+/// reported.
+fn restore_framed(
+    backend: &mut dyn MigrationBackend,
+    config: &str,
+    input: &File,
+    stream_version: u32,
+) -> Result<DomId, MigrateError> {
+    let (pipe_read, pipe_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| MigrateError::Local {
+            what: "pipe2",
+            source: e.into(),
+        })?;
+    std::thread::scope(|scope| {
+        let decoder = std::thread::Builder::new()
+            .name("migrate-decode".to_string())
+            .spawn_scoped(scope, move || {
+                let mut reader = input;
+                let mut pipe = File::from(pipe_write);
+                wire::decode(&mut reader, &mut pipe)
+            })
+            .map_err(|source| MigrateError::Local {
+                what: "starting the decoder thread",
+                source,
+            })?;
+        let restored = backend.restore(config, pipe_read.as_fd(), stream_version);
+        // Whatever libxl left unread can no longer block the decoder.
+        drop(pipe_read);
+        let decoded = decoder.join();
+        match (restored, decoded) {
+            (Ok(domid), Ok(Ok(_))) => Ok(domid),
+            (restored, Ok(Err(source))) => {
+                if let Ok(domid) = restored {
+                    let _ = backend.destroy(domid);
+                }
+                Err(MigrateError::Wire { source })
+            }
+            (Err(e), _) => Err(e),
+            (Ok(domid), Err(_)) => {
+                let _ = backend.destroy(domid);
+                Err(MigrateError::Local {
+                    what: "the decoder thread",
+                    source: std::io::Error::other("it panicked"),
+                })
+            }
+        }
+    })
 }
 
 /// xl's lock: a POSIX write lock on the whole file, released when the file closes.

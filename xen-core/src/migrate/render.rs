@@ -28,6 +28,18 @@ pub fn parse_suspend_abi(name: &str) -> Result<SuspendAbi, String> {
     SuspendAbi::from_name(name).ok_or_else(|| SUSPEND_ABI_NAMES.to_string())
 }
 
+/// `--bandwidth`'s MiB per second (decimals allowed) as bytes per second.
+// Below 1e9 MiB/s the product fits a u64 (and a float-to-int cast saturates anyway).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    match text.parse::<f64>() {
+        Ok(mib) if mib.is_finite() && mib > 0.0 && mib < 1e9 => {
+            Ok((mib * f64::from(1 << 20)) as u64)
+        }
+        _ => Err("a positive number of MiB per second, e.g. 100 or 12.5".to_string()),
+    }
+}
+
 /// The suspend ABI: the option's, else `$XENADM_SUSPEND_ABI`'s (`env`), else the default.
 pub fn suspend_abi(
     option: Option<SuspendAbi>,
@@ -135,8 +147,17 @@ pub fn summary_text(summary: &Summary, target: &str) -> String {
         .map(|d| format!(", downtime {:.0} ms", d * 1000.0))
         .unwrap_or_default();
     let passes: Vec<String> = summary.passes.iter().map(u64::to_string).collect();
+    let wire = summary
+        .wire
+        .map(|w| {
+            format!(
+                ", {:.1} MiB on the wire (compressed)",
+                w.wire_bytes as f64 / f64::from(1 << 20)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "Migration successful: {} moved to {target} in {:.1} s, {:.1} MiB in {} passes (pages {}){downtime}\n",
+        "Migration successful: {} moved to {target} in {:.1} s, {:.1} MiB in {} passes (pages {}){downtime}{wire}\n",
         summary.domain,
         summary.total_s,
         summary.bytes as f64 / f64::from(1 << 20),
@@ -211,6 +232,7 @@ mod tests {
             passes: vec![100, 7],
             downtime_s: Some(0.25),
             downtime_from: None,
+            wire: None,
             warnings: Vec::new(),
         };
         assert_eq!(
@@ -286,5 +308,9 @@ mod tests {
         );
         assert_eq!(log_level(0), LogLevel::Error);
         assert_eq!(log_level(7), LogLevel::Debug);
+        assert_eq!(parse_bandwidth("12.5"), Ok(12 * (1 << 20) + (1 << 19)));
+        for bad in ["0", "-1", "x", "inf", "NaN"] {
+            assert!(parse_bandwidth(bad).is_err(), "{bad}");
+        }
     }
 }

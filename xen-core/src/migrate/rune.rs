@@ -19,6 +19,9 @@ pub struct RuneOptions {
     pub debug: bool,
     /// `-p`: forwarded as ` -p` (the receiver leaves the guest paused).
     pub paused: bool,
+    /// Ask a xenadm receiver for xenadm's wire format (` --wire lz4`, last; never given to a
+    /// stock xl receiver, see [`super::wire`]).
+    pub wire: bool,
 }
 
 /// The receiver command xenadm runs on the target by default.
@@ -45,6 +48,13 @@ pub fn rune(options: &RuneOptions) -> String {
                     rune.push_str(flag);
                 }
             }
+            if options.wire {
+                rune.push_str(&format!(
+                    " {} {}",
+                    super::wire::WIRE_OPTION,
+                    super::wire::WIRE_LZ4
+                ));
+            }
             rune
         }
     }
@@ -62,6 +72,7 @@ mod tests {
             no_monitor: false,
             debug: false,
             paused: false,
+            wire: false,
         }
     }
 
@@ -87,5 +98,14 @@ mod tests {
             ..options()
         };
         assert_eq!(rune(&raw), "socat - TCP:b:1234");
+        let wire = RuneOptions {
+            wire: true,
+            no_monitor: true,
+            ..options()
+        };
+        assert_eq!(
+            rune(&wire),
+            "exec ssh hostb xenadm migrate-receive -e --wire lz4"
+        );
     }
 }

@@ -13,6 +13,7 @@ use nix::fcntl::OFlag;
 use super::backend::{DomainState, MigrationBackend};
 use super::error::{MigrateError, Step};
 use super::outcome::{Failure, Placement, SendResult};
+use super::output::StreamOut;
 use super::progress::{DowntimeFrom, Event, Phase, ProgressSink, Summary, emit, seconds};
 use super::protocol::{
     BANNER, GO, MIGRATED_AWAY_SUFFIX, READY, REPORT, encode_header, outgoing_config, read_message,
@@ -22,6 +23,7 @@ use super::pump;
 use super::rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 use super::saver::SaverEvent;
 use super::transport::{Control, Transport};
+use super::wire::CONFIRM;
 use crate::host::DomId;
 use crate::stream::GuestConfig;
 
@@ -48,6 +50,11 @@ pub struct SendOptions {
     pub paused: bool,
     /// `--debug`: libxc's verify pass, ` -d` to the receiver.
     pub debug: bool,
+    /// `--compress`: xenadm's wire format (zero elision, LZ4), negotiated with a xenadm
+    /// receiver through the rune (see [`super::wire`]).
+    pub compress: bool,
+    /// `--bandwidth`: the most bytes per second on the wire (towards xl too).
+    pub bandwidth_bytes_per_s: Option<u64>,
 }
 
 impl SendOptions {
@@ -62,6 +69,8 @@ impl SendOptions {
             config_file: None,
             paused: false,
             debug: false,
+            compress: false,
+            bandwidth_bytes_per_s: None,
         }
     }
 
@@ -74,6 +83,7 @@ impl SendOptions {
             no_monitor: self.no_monitor,
             debug: self.debug,
             paused: self.paused,
+            wire: self.compress,
         })
     }
 }
@@ -150,11 +160,29 @@ pub fn send(
             notes: Vec::new(),
         })
     };
+    if options.compress {
+        wire_possible(options).map_err(|e| untouched(Step::Transport, e))?;
+    }
     let prepared = prepare(backend, options).map_err(|e| untouched(Step::Header, e))?;
     // Step 2, preflight: a check of the target (CPU policy, disks, memory, bridges) runs
     // here, before the transport starts; `xen_core::preflight` adds it.
     let transport = Transport::spawn(&options.rune()).map_err(|e| untouched(Step::Transport, e))?;
     send_over(backend, &prepared, options, transport, control, progress)
+}
+
+/// `--compress` is negotiated through the rune, with a xenadm receiver: not over a raw
+/// transport (whose command the administrator wrote) nor with stock xl's receiver.
+fn wire_possible(options: &SendOptions) -> Result<(), MigrateError> {
+    let message = if options.ssh_command.as_deref() == Some("") {
+        "--compress needs the rune to ask the receiver for it; with -s \"\" the transport command is yours: use -s SSHCMD (e.g. -s env for a local command) or drop --compress"
+    } else if options.receive_command.split_whitespace().next() == Some("xl") {
+        "--compress needs xenadm migrate-receive on the target; stock xl receives xl's protocol only"
+    } else {
+        return Ok(());
+    };
+    Err(MigrateError::Config {
+        message: message.to_string(),
+    })
 }
 
 /// Steps 3 to 9 over an open transport: banner, header, stream, "ready", rename, GO, report
@@ -191,6 +219,15 @@ pub fn send_over(
         failure.notes.push("a missing receiver command on the target, or text printed at login (motd), looks like this".to_string());
         return Err(failure);
     }
+    // 3b. With --compress, the xenadm receiver's confirmation of the wire format.
+    if options.compress
+        && let Err(e) = read_message(&mut *transport.from_receiver, CONFIRM, Step::Banner)
+    {
+        transport.close(TRANSPORT_GRACE);
+        let mut failure = run.untouched(Step::Banner, control.cancelled_or(e));
+        failure.notes.push("the receiver did not confirm xenadm's compressed wire format: the target's xenadm may be older; migrate without --compress".to_string());
+        return Err(failure);
+    }
     // 4. The xl save header with the config.
     phase(Phase::Header);
     let header = encode_header(&prepared.config_json);
@@ -213,12 +250,8 @@ pub fn send_over(
     };
     let guest_pages = GuestConfig::from_json(&prepared.config_json).and_then(|c| c.memory_pages());
     let to_receiver = std::mem::replace(&mut transport.to_receiver, Box::new(std::io::sink()));
-    let pump = match pump::spawn(
-        File::from(pipe_read),
-        to_receiver,
-        guest_pages,
-        sink.clone(),
-    ) {
+    let output = StreamOut::new(to_receiver, options.compress, options.bandwidth_bytes_per_s);
+    let pump = match pump::spawn(File::from(pipe_read), output, guest_pages, sink.clone()) {
         Ok(pump) => pump,
         Err(source) => {
             transport.close(TRANSPORT_GRACE);
@@ -249,9 +282,11 @@ pub fn send_over(
     run.backend.watch_saver(None);
     drop(pipe_write);
     let pumped = pump.join();
+    let mut wire_stats = None;
     let (tracker, relay_result) = match pumped {
         Ok(outcome) => {
-            transport.to_receiver = outcome.output;
+            wire_stats = outcome.output.wire_stats();
+            transport.to_receiver = outcome.output.into_inner();
             let result = outcome.result.map(drop).map_err(|e| MigrateError::Io {
                 step: Step::Stream,
                 source: std::io::Error::other(e.to_string()),
@@ -343,6 +378,7 @@ pub fn send_over(
         passes: tracker.map(|t| t.passes.clone()).unwrap_or_default(),
         downtime_s: downtime_start.map(|at| seconds(status_at.saturating_duration_since(at))),
         downtime_from,
+        wire: wire_stats,
         warnings,
     })
 }
