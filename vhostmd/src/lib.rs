@@ -79,6 +79,7 @@ mod metrics;
 pub mod native;
 mod quote;
 mod reader;
+pub mod report;
 pub mod virtio;
 mod vms;
 #[cfg(feature = "xen")]

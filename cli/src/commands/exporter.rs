@@ -12,14 +12,11 @@
 use std::io;
 use std::net::SocketAddr;
 
-use xen_core::exporter::{Server, ServerConfig, XenSource};
+use xen_core::exporter::{DEFAULT_LISTEN, Server, ServerConfig, XenSource, parse_listen};
 use xen_core::host::{Host, XenBackend};
 
 use crate::error::CliError;
 use crate::output::Output;
-
-/// Where the exporter listens unless told otherwise.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9753";
 
 /// Options of `xenadm exporter`.
 #[derive(Debug, clap::Args)]
@@ -67,31 +64,6 @@ pub fn hint(err: &ExporterError) -> Option<&'static str> {
     }
 }
 
-/// `--listen`: `:PORT` (every IPv4 interface), `HOST:PORT` with a name (the first address
-/// it resolves to) or an address.
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs as _;
-    let text = text.trim();
-    let full = match text.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => text.to_string(),
-    };
-    if let Ok(addr) = full.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let Some((host, port)) = full.rsplit_once(':') else {
-        return Err("expected HOST:PORT or :PORT, e.g. 127.0.0.1:9753 or :9753".to_string());
-    };
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("{port:?} is not a port number (1-65535)"))?;
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host:?} has no address"))
-}
-
 /// Runs `xenadm exporter`.
 pub fn run(args: &ExporterArgs, out: &Output) -> Result<u8, CliError> {
     let mut source = XenSource::new(|| XenBackend::open().map(Host::with_backend));
@@ -126,25 +98,5 @@ mod tests {
         let err = ExporterError::Listen { addr, source: err };
         assert!(hint(&err).unwrap().contains("--listen"));
         assert!(err.to_string().contains(&addr.to_string()));
-    }
-
-    #[test]
-    fn test_listen_takes_port_only_and_host_names() {
-        assert_eq!(
-            parse_listen(":9753").unwrap(),
-            "0.0.0.0:9753".parse::<SocketAddr>().unwrap()
-        );
-        assert!(parse_listen("localhost:9753").unwrap().ip().is_loopback());
-        assert_eq!(parse_listen("[::1]:9753").unwrap().port(), 9753);
-        for bad in [
-            "localhost",
-            "127.0.0.1",
-            "127.0.0.1:99999",
-            "[::1]",
-            ":",
-            ":x",
-        ] {
-            assert!(parse_listen(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use xen_core::host::capture::{ReconstructOptions, parse_xentop_batch};
+use xen_core::host::capture::parse_xentop_batch;
 use xen_core::host::{Host, HostBackend, Interval, RecordedBackend, Sample, SampleFlags};
 use xen_core::render::xentop::{BatchOptions, Column};
 use xen_core::render::{csv, json, xentop};
@@ -127,52 +127,24 @@ pub fn run(args: &TopArgs, out: &Output) -> Result<u8, CliError> {
     stream(&mut host, args, format, |delay| stop.wait(delay))
 }
 
-/// Intervals (ms) a capture is tried with when -d does not fit it: xentop's usual `-d`s.
-const REPLAY_INTERVALS: [u64; 9] = [1000, 2000, 3000, 5000, 10_000, 500, 15_000, 30_000, 60_000];
-
 /// `--replay FILE`: the capture's samples, one after the other, without waiting.
 fn replay(args: &TopArgs, out: &Output, path: &std::path::Path) -> Result<u8, CliError> {
     let text = host::read_capture(path)?;
     let batch = parse_xentop_batch(&text, args.repeat_header)?;
-    // A capture does not say its interval, but its CPU(sec) and CPU(%) columns fit only the
-    // right one: -d (3 s by default) first, then the usual xentop intervals.
+    // -d (3 s by default) first, then the usual xentop intervals.
     let given = args.delay;
-    let mut tried = Vec::new();
-    let mut first_err = None;
-    let mut samples: Option<Vec<Sample>> = None;
-    for delay in std::iter::once(given).chain(REPLAY_INTERVALS.map(Duration::from_millis)) {
-        if tried.contains(&delay) {
-            continue;
-        }
-        tried.push(delay);
-        let mut options = ReconstructOptions::default();
-        options.interval_ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-        match batch.to_samples(&options) {
-            Ok(found) => {
-                if delay != given {
-                    out.warn(format_args!(
-                        "{}: the capture fits an interval of {} s, not -d {}: replayed with -d {} (give -d to choose)",
-                        path.display(),
-                        delay.as_secs_f64(),
-                        given.as_secs_f64(),
-                        delay.as_secs_f64()
-                    ));
-                }
-                samples = Some(found);
-                break;
-            }
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
+    let found = batch.to_samples_fitting(given)?;
+    if found.interval != given {
+        out.warn(format_args!(
+            "{}: the capture fits an interval of {} s, not -d {}: replayed with -d {} (give -d to choose)",
+            path.display(),
+            found.interval.as_secs_f64(),
+            given.as_secs_f64(),
+            found.interval.as_secs_f64()
+        ));
     }
-    let samples: Vec<Sample> = match (samples, first_err) {
-        (Some(found), _) => found,
-        (None, Some(err)) => return Err(err.into()),
-        (None, None) => Vec::new(),
-    };
-    let count = samples.len();
-    let mut host = Host::with_backend(RecordedBackend::new(Default::default(), samples));
+    let count = found.samples.len();
+    let mut host = Host::with_backend(RecordedBackend::new(Default::default(), found.samples));
     let mut args = args.clone();
     // A capture ends where it ends; -i may still stop earlier.
     let wanted = args.iterations.filter(|&n| n > 0).unwrap_or(u64::MAX);

@@ -1,17 +1,15 @@
-//! `xenadm vhostmd ...`: check a vhostmd configuration, read a metrics disk.
+//! `xenadm vhostmd ...`: check a vhostmd configuration, read a metrics disk. The reports
+//! are [`vhostmd::report`]'s; the hints that name commands are this command's.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Subcommand;
-use serde::Serialize;
-use vhostmd::{
-    Action, Config, ConfigProblem, DiskContent, ProbeOptions, ReadOptions, VhostmdError,
-    XmlProblem, find_disk, read_disk,
-};
+use vhostmd::report::{CheckReport, DumpReport, GetReport, read_metrics_disk};
+use vhostmd::{Config, ConfigProblem, VhostmdError, XmlProblem};
 
 use crate::error::CliError;
-use crate::output::{Output, columns};
+use crate::output::Output;
 
 /// `xenadm vhostmd ...`
 #[derive(Debug, Subcommand)]
@@ -60,120 +58,32 @@ pub fn run(command: &VhostmdCommand, out: &Output) -> Result<u8, CliError> {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct CheckJson<'a> {
-    file: &'a Path,
-    valid: bool,
-    config: &'a Config,
-    shell_actions: usize,
-    builtin_actions: usize,
-}
-
 fn check(file: &Path, out: &Output) -> Result<u8, CliError> {
     let config = Config::read(file)?;
-    for word in &config.ignored_transports {
-        out.warn(format_args!(
-            "{}: <transport>{word}</transport> is not vbd, virtio or xenstore: vhostmd ignores it (and writes the metrics disk when no transport is known)",
-            file.display()
-        ));
-    }
-    let builtin = config
-        .metrics
-        .iter()
-        .filter(|m| m.action == Action::Builtin)
-        .count();
+    let report = CheckReport::new(file, &config);
+    report.warnings().into_iter().for_each(|w| out.warn(w));
     if out.json {
-        out.print_json(&CheckJson {
-            file,
-            valid: true,
-            config: &config,
-            shell_actions: config.metrics.len() - builtin,
-            builtin_actions: builtin,
-        })?;
+        out.print_json(&report)?;
     } else {
-        let mut transports = Vec::new();
-        if config.transports.vbd {
-            transports.push("vbd");
-        }
-        if config.transports.virtio {
-            transports.push("virtio");
-        }
-        out.print(&format!(
-            "{}: valid: {} metrics ({} built-in, {} shell actions), disk {} ({} KiB), every {} s, transports {}\n",
-            file.display(),
-            config.metrics.len(),
-            builtin,
-            config.metrics.len() - builtin,
-            config.disk.path.display(),
-            config.disk.size_bytes / 1024,
-            config.update_period_secs,
-            transports.join(", ")
-        ))?;
+        out.print(&report.text())?;
     }
     Ok(0)
 }
 
-fn read(disk: Option<&Path>, timeout_secs: u64) -> Result<DiskContent, CliError> {
-    let path = match disk {
-        Some(p) => p.to_path_buf(),
-        None => find_disk(&ProbeOptions::default())?,
-    };
-    let options = ReadOptions::with_timeout(
-        Duration::from_secs(timeout_secs),
-        Duration::from_millis(100),
-    );
-    Ok(read_disk(&path, &options)?)
-}
-
-#[derive(Debug, Serialize)]
-struct DumpJson<'a> {
-    disk: &'a Path,
-    checksum: u32,
-    length_bytes: u32,
-    metrics: &'a [vhostmd::Metric],
-}
-
 fn dump(disk: Option<&Path>, raw: bool, timeout: u64, out: &Output) -> Result<u8, CliError> {
-    let content = read(disk, timeout)?;
+    let content = read_metrics_disk(disk, Duration::from_secs(timeout))?;
     if raw {
         out.print(&String::from_utf8_lossy(&content.document))?;
         return Ok(0);
     }
     let doc = content.metrics()?;
+    let report = DumpReport::new(&content, &doc.metrics);
     if out.json {
-        out.print_json(&DumpJson {
-            disk: &content.path,
-            checksum: content.header.checksum,
-            length_bytes: content.header.length_bytes,
-            metrics: &doc.metrics,
-        })?;
-        return Ok(0);
+        out.print_json(&report)?;
+    } else {
+        out.print(&report.table())?;
     }
-    let mut rows = vec![vec![
-        "CONTEXT".to_string(),
-        "VM".to_string(),
-        "NAME".to_string(),
-        "TYPE".to_string(),
-        "VALUE".to_string(),
-        "UNIT".to_string(),
-    ]];
-    for m in &doc.metrics {
-        rows.push(vec![
-            m.context.to_string(),
-            m.vm_id.clone().unwrap_or_else(|| "-".into()),
-            m.name.clone(),
-            m.type_name.clone(),
-            m.value.trim().replace('\n', " "),
-            m.unit.clone().unwrap_or_default(),
-        ]);
-    }
-    out.print(&columns(&rows))?;
     Ok(0)
-}
-
-#[derive(Debug, Serialize)]
-struct GetJson<'a> {
-    metric: &'a vhostmd::Metric,
 }
 
 fn get(
@@ -182,15 +92,16 @@ fn get(
     disk: Option<&Path>,
     out: &Output,
 ) -> Result<u8, CliError> {
-    let doc = read(disk, 10)?.metrics()?;
+    let doc = read_metrics_disk(disk, Duration::from_secs(10))?.metrics()?;
     let metric = match vm_uuid {
         Some(uuid) => doc.vm(name, uuid)?,
         None => doc.host(name)?,
     };
+    let report = GetReport { metric };
     if out.json {
-        out.print_json(&GetJson { metric })?;
+        out.print_json(&report)?;
     } else {
-        out.print(&format!("{}\n", metric.value.trim_end_matches('\n')))?;
+        out.print(&report.text())?;
     }
     Ok(0)
 }

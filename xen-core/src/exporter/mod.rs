@@ -37,6 +37,7 @@
 //! ```
 
 pub mod http;
+mod listen;
 mod server;
 
 use std::fmt;
@@ -47,6 +48,7 @@ use crate::XenError;
 use crate::host::{Host, HostBackend, SampleFlags};
 use crate::render::prometheus::{self, Scrape};
 
+pub use listen::{DEFAULT_LISTEN, parse_listen};
 pub use server::{Server, ServerConfig, StopHandle};
 
 /// Something a scrape noticed that the operator should be told (once per change).

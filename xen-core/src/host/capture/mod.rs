@@ -10,11 +10,13 @@
 //! byte for byte (see each parser): e.g. xentop prints CPU seconds truncated and CPU% rounded,
 //! and [`XentopBatch::to_samples`] picks CPU times that give exactly those figures.
 
+mod replay;
 mod xentop;
 mod xl_info;
 mod xl_info_topology;
 mod xl_list;
 
+pub use replay::{Replay, USUAL_INTERVALS_MS};
 pub use xentop::{ReconstructOptions, XentopBatch, XentopIteration, XentopRow, parse_xentop_batch};
 pub use xl_info::parse_xl_info;
 pub use xl_list::parse_xl_list;
