@@ -199,10 +199,8 @@ impl Verifier {
     /// HVM_PARAMS: empty (Xen 4.6-4.8), reserved field, no parameters.
     fn hvm_params(&mut self, at: u64, params: Option<&HvmParams>, name: &str) {
         let Some(p) = params else {
-            self.warning(
+            self.empty_record(
                 at + 4,
-                Layer::Libxc,
-                "empty-record",
                 "empty HVM_PARAMS record (written by Xen 4.6-4.8)".to_string(),
             );
             return;
@@ -211,12 +209,7 @@ impl Verifier {
             self.reserved(at + 12, name);
         }
         if p.params.is_empty() {
-            self.warning(
-                at + 8,
-                Layer::Libxc,
-                "empty-record",
-                "HVM_PARAMS record with no parameters".to_string(),
-            );
+            self.empty_record(at + 8, "HVM_PARAMS record with no parameters".to_string());
         }
     }
 
@@ -305,6 +298,11 @@ impl Verifier {
         }
     }
 
+    /// A record with nothing in it (or nothing of what it is for).
+    fn empty_record(&mut self, at: u64, message: String) {
+        self.warning(at, Layer::Libxc, "empty-record", message);
+    }
+
     /// A reserved field that is not zero.
     fn reserved(&mut self, at: u64, name: &str) {
         self.problem(
@@ -318,10 +316,8 @@ impl Verifier {
     /// The PV vcpu records: empty (Xen 4.6-4.8), reserved field, no context.
     fn pv_vcpu(&mut self, at: u64, name: &str, vcpu: Option<&PvVcpu>) {
         match vcpu {
-            None => self.warning(
+            None => self.empty_record(
                 at + 4,
-                Layer::Libxc,
-                "empty-record",
                 format!("empty {name} record (written by Xen 4.6-4.8)"),
             ),
             Some(v) => {
@@ -329,10 +325,8 @@ impl Verifier {
                     self.reserved(at + 12, name);
                 }
                 if v.context.is_empty() {
-                    self.warning(
+                    self.empty_record(
                         at + 4,
-                        Layer::Libxc,
-                        "empty-record",
                         format!("{name} record for vcpu {} with no context", v.vcpu_id),
                     );
                 }
