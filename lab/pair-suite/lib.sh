@@ -170,3 +170,41 @@ _pair_cleanup() {
         pair_exec "$PAIR_DIR" "$host" 120 "$cmd" || true
     done
 }
+
+# The xenadm staged on HOST, by its full path (staged outside the PATH ssh gives a command, so
+# a preflight probe or receiver run over ssh names it in full).
+xenadm_path() {
+    on "$1" 'command -v xenadm'
+}
+
+# `xenadm --json migrate --check NAME hostTO` run on FROM with the target's xenadm REMOTE;
+# writes one line per row, "NAME<TAB>VERDICT<TAB>DETAIL<TAB>FIX", to OUT (and shows it) and
+# returns --check's exit status (0 can move, 1 cannot, 2 not fully checked).
+# preflight FROM NAME TO REMOTE OUT
+preflight() {
+    local from=$1 name=$2 to remote=$4 out=$5 rc=0
+    to=$(pair_host "$3")
+    on "$from" "xenadm --json migrate --check '$name' $to --remote-xenadm '$remote' > /tmp/preflight.json; rc=\$?
+        jq -r '.rows[] | [.name, .verdict, .detail, .fix] | @tsv' /tmp/preflight.json; exit \$rc" > "$out" || rc=$?
+    echo "xenadm migrate --check $name $to on $(pair_host "$from"): status $rc"
+    sed 's/^/  /' "$out"
+    return "$rc"
+}
+
+# A field (verdict, detail or fix) of a row of preflight's OUT: row OUT NAME FIELD
+row() {
+    awk -F'\t' -v n="$2" -v f="$3" '$1 == n { print (f == "verdict" ? $2 : f == "detail" ? $3 : $4); exit }' "$1"
+}
+
+# `xenadm migrate -e NAME hostTO [OPTIONS...]` run on FROM (OPTIONS are dom0 shell words, e.g.
+# --receive-command "'xl migrate-receive'"); prints xenadm's output and returns its status.
+xmigrate() {
+    local from to name=$2 rc=0 t0=$SECONDS
+    from=$(pair_host "$1")
+    to=$(pair_host "$3")
+    shift 3
+    on "$to" "rm -f /var/log/xen/console/guest-$name--incoming.log"
+    on "$from" "xenadm migrate -e $* '$name' $to" || rc=$?
+    echo "xenadm migrate $name $from -> $to: status $rc after $((SECONDS - t0)) s"
+    return "$rc"
+}

@@ -4,6 +4,10 @@
 # hostb's CPU lacks. "hostb lacks" = flags in hosta's dom0 /proc/cpuinfo and not in hostb's
 # (both are Xen's view of each CPU). The guest reads its flags with a command its initramfs runs
 # every other tick (lab/pair-dom0/guest-cmd).
+# Before xl moves it, xenadm's preflight (issue 15) predicts the mismatch xl does not see: over
+# real ssh `xenadm migrate --check GUEST hostb` fails the cpu row naming features hostb lacks and
+# prints the `cpuid =` fix, and a real `xenadm migrate GUEST hostb` refuses before any byte moves
+# (the guest still runs on hosta under the same domain id, nothing appears on hostb).
 # shellcheck source=lab/pair-suite/lib.sh
 . "$PAIR_SUITE_LIB"
 need_shadow_paging
@@ -15,12 +19,42 @@ comm -23 <(host_flags a) <(host_flags b) > lacking
 echo "hostb's dom0 lacks: $(tr '\n' ' ' < lacking)"
 
 initrd=$(pair_initrd a)
-must guest_create a "$name" --ip 10.0.0.21 --initrd "$initrd" --extra xenlab.cmd_every=2
+must guest_create a "$name" --mem 96 --ip 10.0.0.21 --initrd "$initrd" --extra xenlab.cmd_every=2
 guest_wait a "$name" '^DOMU-CMD: flags:' 400 || fail "guest printed no CPU flags on hosta"
 guest_flags a "$name" > flags-a
 comm -12 flags-a lacking > listed-a
 [ -s listed-a ] || fail "the unmasked guest lists none of hostb's missing features on hosta: nothing to show"
 echo "unmasked guest on hosta lists: $(tr '\n' ' ' < listed-a)"
+
+# xenadm's preflight, over ssh to hostb's xenadm.
+remote=$(xenadm_path b) || fail "no xenadm staged on hostb"
+rc=0
+preflight a "$name" b "$remote" check || rc=$?
+[ "$rc" = 1 ] || fail "xenadm migrate --check of the unmasked guest exited $rc, expected 1 (cannot move)"
+[ "$(row check cpu verdict)" = fail ] || fail "--check's cpu row is '$(row check cpu verdict)', expected fail"
+detail=$(row check cpu detail)
+named=0
+while read -r flag; do
+    # /proc/cpuinfo's sha_ni is cpuid-mask's sha.
+    [ "$flag" = sha_ni ] && flag=sha
+    if grep -qw -- "$flag" <<< "$detail"; then named=$((named + 1)); fi
+done < lacking
+[ "$named" -gt 0 ] || fail "the cpu row names none of hostb's missing features: $detail"
+row check cpu fix | grep -q 'cpuid = "host,' || fail "the cpu row's fix has no cpuid= line: $(row check cpu fix)"
+echo "PREDICTED: --check fails the cpu row naming $named of hostb's missing features: $detail"
+before=$(domid_of a "$name")
+rc=0
+xmigrate a "$name" b --remote-xenadm "'$remote'" --receive-command "'$remote migrate-receive'" > refused.log 2>&1 || rc=$?
+cat refused.log
+[ "$rc" = 1 ] || fail "xenadm migrate of the unmasked guest exited $rc, expected 1 (refused, still on hosta)"
+grep -q "refused by the preflight: nothing was sent" refused.log || fail "xenadm migrate did not say it refused before sending"
+grep -Eq '^cpu +FAIL' refused.log || fail "the refusal does not show the failed cpu row"
+[ "$(domid_of a "$name")" = "$before" ] || fail "$name is not on hosta as domain $before after the refusal"
+guest_runs a "$name" || fail "$name does not run on hosta after the refusal ($(guest_state a "$name"))"
+for n in "$name" "$name--incoming"; do
+    ! domid_of b "$n" > /dev/null || fail "$n exists on hostb after a refused migration"
+done
+echo "REFUSED: xenadm migrate moved nothing; $name runs on hosta as domain $before"
 
 rc=0
 migrate a "$name" b > migrate.log 2>&1 || rc=$?

@@ -2,6 +2,8 @@
 # `xl migrate GUEST hostb` must fail (hostb's xl cannot open the disk), and the guest must stay
 # on hosta only, never on hostb. Xen 4.17's xl then tries to resume it on hosta; what state it
 # is left in is printed ("keeps running" is what the admin needs; see lab/README.md).
+# Before it, `xenadm migrate --check GUEST hostb` (issue 15) fails the guest's disk row, naming
+# the file hostb lacks.
 # shellcheck source=lab/pair-suite/lib.sh
 . "$PAIR_SUITE_LIB"
 need_shadow_paging
@@ -10,8 +12,15 @@ cleanup_guests "$name"
 on a "rm -f $img && truncate -s 16M $img"
 on b "rm -f $img"
 
-must guest_create a "$name" --ip 10.0.0.25 --disk-rw "$img"
+must guest_create a "$name" --mem 96 --ip 10.0.0.25 --disk-rw "$img"
 guest_wait a "$name" '^DOMU: tick .* ping ok' 400 || fail "guest did not start ticking on hosta"
+
+rc=0
+preflight a "$name" b "$(xenadm_path b)" check || rc=$?
+[ "$rc" = 1 ] || fail "xenadm migrate --check of a guest whose disk hostb lacks exited $rc, expected 1"
+[ "$(row check "disk xvdb" verdict)" = fail ] || fail "--check's disk row is '$(row check "disk xvdb" verdict)', expected fail"
+row check "disk xvdb" detail | grep -q "$img" || fail "--check's disk row does not name $img"
+echo "PREDICTED: --check fails the disk row: $(row check "disk xvdb" detail)"
 
 rc=0
 migrate a "$name" b > migrate.log 2>&1 || rc=$?
