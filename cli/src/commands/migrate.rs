@@ -10,6 +10,7 @@ use xen_core::ffi::SuspendAbi;
 use xen_core::migrate::{
     self, Control, EXIT_MOVED, Event, LibxlBackend, ReceiveOptions, SendOptions,
 };
+use xen_core::preflight::SharedSsh;
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -143,11 +144,20 @@ pub struct ResumeArgs {
 
 /// Runs `xenadm migrate`.
 pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
+    // A migration after a preflight over default ssh shares one connection between the probe
+    // and the stream (one key exchange, as xl's one); without the master, plain ssh.
+    let shared = (!args.no_check && !args.check && args.ssh.is_none())
+        .then(|| SharedSsh::connect("ssh", &args.host, Duration::from_secs(120)).ok())
+        .flatten();
+    let ssh = shared
+        .as_ref()
+        .map(SharedSsh::ssh_command)
+        .or_else(|| args.ssh.clone());
     if !args.no_check {
         let check = crate::commands::migrate_check::options(
             &args.domain,
             &args.host,
-            args.ssh.as_deref(),
+            ssh.as_deref(),
             &args.remote_xenadm,
         );
         if let Some(code) = crate::commands::migrate_check::run(&check, args.check, out)? {
@@ -163,7 +173,7 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
         .map_err(xen_core::XenError::from)?;
     let mut backend = LibxlBackend::open(migrate::log_level(verbose), abi)?;
     let mut options = SendOptions::new(&args.domain, &args.host);
-    options.ssh_command = args.ssh.clone();
+    options.ssh_command = ssh;
     options.receive_command = args.receive_command.clone();
     options.no_monitor = args.no_monitor;
     options.config_file = args.config.clone();

@@ -48,6 +48,7 @@ mod evaluate;
 mod facts;
 mod local;
 mod render;
+mod shared_ssh;
 pub mod stock;
 mod transport;
 
@@ -60,6 +61,7 @@ pub use facts::{
 };
 pub use local::{LocalXen, guest_from_config_json, hostname, local_bridges, path_size};
 pub use render::{EXIT_UNCHECKED, Gate, render_table};
+pub use shared_ssh::SharedSsh;
 pub use transport::{RemoteOutput, SshTransport, Transport};
 
 use crate::XenError;
