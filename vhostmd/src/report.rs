@@ -260,6 +260,41 @@ fn vbd(
     crate::copy_document(&path, &read_options(options.timeout), out, dest).map(drop)
 }
 
+/// A file created at the first write or flush, so that a fetch that fails before any byte
+/// leaves no file behind (vm-dump-metrics' `--dest FILE`).
+#[derive(Debug)]
+pub struct LazyFile {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl LazyFile {
+    /// A file at `path`, not created yet.
+    pub fn new(path: PathBuf) -> LazyFile {
+        LazyFile { path, file: None }
+    }
+
+    fn open(&mut self) -> std::io::Result<&mut std::fs::File> {
+        if self.file.is_none() {
+            self.file = Some(std::fs::File::create(&self.path)?);
+        }
+        self.file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("the file was not created"))
+    }
+}
+
+impl std::io::Write for LazyFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.open()?.write(buf)
+    }
+
+    /// Creates the file if nothing was written (an empty answer still makes one).
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.open()?.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +362,27 @@ mod tests {
         options.transport = MetricsTransport::Xenstore;
         let err = fetch_metrics(&options, &mut Vec::new(), Path::new("<test>")).unwrap_err();
         assert!(err.to_string().contains("xenstore"), "{err}");
+    }
+
+    #[test]
+    fn test_lazy_file_exists_only_once_used() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let options = FetchOptions {
+            transport: MetricsTransport::Vbd,
+            disk: Some(data("no-such-disk")),
+            port: data("no-such-port"),
+            timeout: Duration::from_secs(1),
+        };
+        let path = dir.path().join("out.xml");
+        let mut out = LazyFile::new(path.clone());
+        assert!(fetch_metrics(&options, &mut out, &path).is_err());
+        assert!(!path.exists());
+        out.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        let other = dir.path().join("other.xml");
+        let mut out = LazyFile::new(other.clone());
+        out.write_all(b"<metrics/>").unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), b"<metrics/>");
     }
 }

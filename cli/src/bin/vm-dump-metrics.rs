@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use vhostmd::VhostmdError;
-use vhostmd::report::{FetchOptions, MetricsTransport, fetch_metrics};
+use vhostmd::report::{FetchOptions, LazyFile, MetricsTransport, fetch_metrics};
 use vm_dump_metrics_args::Args;
 
 fn main() -> ExitCode {
@@ -53,9 +53,13 @@ fn run(args: &Args) -> Result<(), VhostmdError> {
         port: args.port.clone(),
         timeout: Duration::from_secs(args.timeout),
     };
-    let mut out = Output::new(args.dest.clone());
-    let name = out.name();
-    match fetch_metrics(&options, &mut out, &name) {
+    // Standard output, or the --dest file created at the first write (so a failed read
+    // leaves no file).
+    let (mut out, name): (Box<dyn std::io::Write>, PathBuf) = match &args.dest {
+        Some(path) => (Box::new(LazyFile::new(path.clone())), path.clone()),
+        None => (Box::new(std::io::stdout()), PathBuf::from("<stdout>")),
+    };
+    match fetch_metrics(&options, &mut *out, &name) {
         // `vm-dump-metrics | head`: the reader went away; end quietly.
         Err(VhostmdError::Write { source, .. })
             if args.dest.is_none() && source.kind() == std::io::ErrorKind::BrokenPipe =>
@@ -63,53 +67,5 @@ fn run(args: &Args) -> Result<(), VhostmdError> {
             Ok(())
         }
         other => other,
-    }
-}
-
-/// Standard output, or the `--dest` file created at the first write (so a failed read
-/// leaves no file).
-struct Output {
-    dest: Option<PathBuf>,
-    file: Option<std::fs::File>,
-}
-
-impl Output {
-    fn new(dest: Option<PathBuf>) -> Output {
-        Output { dest, file: None }
-    }
-
-    fn name(&self) -> PathBuf {
-        self.dest
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("<stdout>"))
-    }
-}
-
-impl std::io::Write for Output {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &self.dest {
-            None => std::io::stdout().lock().write(buf),
-            Some(path) => {
-                if self.file.is_none() {
-                    self.file = Some(std::fs::File::create(path)?);
-                }
-                match &mut self.file {
-                    Some(f) => f.write(buf),
-                    None => Ok(0),
-                }
-            }
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        match &mut self.file {
-            Some(f) => f.flush(),
-            None if self.dest.is_none() => std::io::stdout().lock().flush(),
-            // Nothing was written (an empty answer): create the file as before.
-            None => self
-                .dest
-                .as_ref()
-                .map_or(Ok(()), |p| std::fs::File::create(p).map(drop)),
-        }
     }
 }

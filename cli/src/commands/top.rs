@@ -18,9 +18,9 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use xen_core::host::capture::parse_xentop_batch;
-use xen_core::host::{Host, HostBackend, Interval, RecordedBackend, Sample, SampleFlags};
+use xen_core::host::{Host, HostBackend, RecordedBackend};
+use xen_core::render::sample_stream::{SampleFormat, SampleStream};
 use xen_core::render::xentop::{BatchOptions, Column};
-use xen_core::render::{csv, json, xentop};
 
 use crate::commands::host;
 use crate::commands::top_tui;
@@ -77,14 +77,6 @@ fn parse_delay(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?}: the delay must be 0 or more seconds"))
 }
 
-/// What each sample is printed as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Table,
-    Json,
-    Csv,
-}
-
 impl TopArgs {
     /// The table options the flags ask for (the interactive screen starts with them too).
     pub fn batch_options(&self) -> BatchOptions {
@@ -99,13 +91,13 @@ impl TopArgs {
         options
     }
 
-    fn format(&self, out: &Output) -> Format {
+    fn format(&self, out: &Output) -> SampleFormat {
         if out.json {
-            Format::Json
+            SampleFormat::Json
         } else if self.csv {
-            Format::Csv
+            SampleFormat::Csv
         } else {
-            Format::Table
+            SampleFormat::Table
         }
     }
 }
@@ -116,7 +108,7 @@ pub fn run(args: &TopArgs, out: &Output) -> Result<u8, CliError> {
         return replay(args, out, path);
     }
     let format = args.format(out);
-    let interactive = !args.batch && format == Format::Table && io::stdout().is_terminal();
+    let interactive = !args.batch && format == SampleFormat::Table && io::stdout().is_terminal();
     let host = host::open()?;
     if interactive {
         // The screen starts from `args.delay` and `args.batch_options()`.
@@ -159,41 +151,17 @@ fn replay(args: &TopArgs, out: &Output, path: &std::path::Path) -> Result<u8, Cl
 fn stream<B: HostBackend>(
     host: &mut Host<B>,
     args: &TopArgs,
-    format: Format,
+    format: SampleFormat,
     mut wait: impl FnMut(Duration) -> bool,
 ) -> Result<u8, CliError> {
-    let options = args.batch_options();
-    let mut flags = SampleFlags::NETWORKS | SampleFlags::VBDS;
-    if options.vcpus {
-        flags |= SampleFlags::VCPUS;
-    }
+    let mut samples = SampleStream::new(format, args.batch_options());
     // xentop: -i 0 never stops (its counter wraps).
     let limit = args.iterations.filter(|&n| n > 0);
-    let mut buffer = Vec::with_capacity(64 * 1024);
-    if format == Format::Csv {
-        csv::write_header(&mut buffer).map_err(CliError::Output)?;
-    }
-    let mut previous: Option<Sample> = None;
-    let mut done = 0u64;
     loop {
-        let sample = host.sample(flags)?;
-        let interval = Interval::new(previous.as_ref(), &sample);
-        match format {
-            Format::Table => xentop::write_iteration(&mut buffer, &interval, &options),
-            Format::Json => json::write_sample(&mut buffer, &interval, done),
-            Format::Csv => csv::write_sample(&mut buffer, &interval, done),
-        }
-        .map_err(CliError::Output)?;
-        if !emit(&buffer)? {
+        if !emit(samples.next(host)?)? {
             return Ok(0);
         }
-        buffer.clear();
-        done += 1;
-        if limit.is_some_and(|n| done >= n) {
-            return Ok(0);
-        }
-        previous = Some(sample);
-        if wait(args.delay) {
+        if limit.is_some_and(|n| samples.count() >= n) || wait(args.delay) {
             return Ok(0);
         }
     }

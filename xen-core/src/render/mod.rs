@@ -9,6 +9,7 @@ mod digits;
 pub mod json;
 pub mod prometheus;
 pub mod record;
+pub mod sample_stream;
 pub mod summary;
 pub mod xentop;
 pub mod xl_info;
