@@ -188,6 +188,20 @@ pub enum XenError {
     /// A live migration step failed.
     #[error(transparent)]
     Migrate(#[from] crate::migrate::MigrateError),
+    // ---- Online disk resize (vbd module) ----
+    /// A domain's QEMU (its QMP socket) could not be asked, or refused.
+    #[error("domain {domid}: QEMU at {socket}: {what}")]
+    Qmp {
+        /// The domain QEMU serves.
+        domid: DomId,
+        /// The QMP socket, e.g. `/var/run/xen/qmp-libxl-3`.
+        socket: PathBuf,
+        /// What failed: the command and QEMU's own error text, or the protocol problem.
+        what: String,
+        /// The I/O error, when the socket failed.
+        #[source]
+        source: Option<io::Error>,
+    },
 }
 
 /// An error and its causes on one line, joined by `: ` (`{}`), as a log line or a metric

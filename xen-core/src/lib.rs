@@ -62,6 +62,7 @@ pub mod net;
 pub mod preflight;
 pub mod render;
 pub mod stream;
+pub mod vbd;
 
 pub use error::{ErrorChain, XenError, causes};
 /// Whether this machine is a Xen dom0, a guest or not on Xen (re-exported for embedders).

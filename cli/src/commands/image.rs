@@ -14,6 +14,8 @@ use sparse_img::{
     GrowTarget, ImagesStatus, MapMethod, Progress, SparseImgError, UsageOptions,
 };
 
+use xen_core::vbd::{OnlineGrowReport, OnlineOptions};
+
 use super::grow_signals::{GrowSignals, signal_exit_code, signal_name};
 use super::status::Section;
 use crate::error::CliError;
@@ -248,11 +250,12 @@ impl Progress for Bar {
     }
 }
 
-/// `image grow --json`: the library's report and the next steps.
+/// `image grow --json`: the library's report (the growth, loop devices, and in a Xen dom0 the
+/// guests that use the image) and the next steps.
 #[derive(Debug, Serialize)]
 struct GrowJson<'a> {
     #[serde(flatten)]
-    report: &'a GrowImageReport,
+    report: &'a OnlineGrowReport,
     next_steps: &'a [String],
 }
 
@@ -282,7 +285,9 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     if !args.dry_run {
         bar.signals = Some(GrowSignals::block()?);
     }
-    let mut image = match sparse_img::grow_image(&args.path, &options, &mut bar) {
+    let online = OnlineOptions::default();
+    let grown = xen_core::vbd::grow_image_online(&args.path, &options, &online, &mut bar);
+    let mut online_report = match grown {
         Err(err @ SparseImgError::Interrupted { .. }) => {
             let signal = bar.signals.take().and_then(GrowSignals::release);
             out.warn(format_args!("{}: {err}", signal_name(signal)));
@@ -290,6 +295,7 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
         }
         other => other?,
     };
+    let image = &online_report.image;
     let report = &image.grow;
     if let Some(at) = report.resumed_at_bytes {
         if at == report.new_size_bytes {
@@ -344,7 +350,7 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             seen_error = true;
         }
     }
-    let steps = next_steps(&image);
+    let steps = next_steps(image);
     if let Some(could_grow) = report.overcommit_bytes() {
         out.warn(format_args!(
             "{} can now take {} more as its guest writes, but its filesystem has {} free: if the guest fills its disk it will get I/O errors (`xenadm image usage` shows all images; `--allocate` reserves the space now)",
@@ -355,14 +361,36 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     }
     if out.json {
         out.print_json(&GrowJson {
-            report: &image,
+            report: &online_report,
             next_steps: &steps,
         })?;
     } else {
-        out.print(&render::grow_text(&image, &steps))?;
+        let mut text = render::grow_text(image, &steps);
+        if let Some(guests) = &online_report.guests {
+            text.push_str(&xen_core::vbd::guests_text(guests));
+        }
+        out.print(&text)?;
     }
-    match image.take_loop_errors().into_iter().next() {
+    // A guest that does not see the new size fails the command after the report (the growth
+    // itself stays); guests that could not be looked up (not root, no xenstored) are a warning.
+    let mut guests_failed = false;
+    if let Some(guests) = &online_report.guests {
+        if let Some(error) = &guests.error {
+            out.warn(format_args!(
+                "the image grew, but which running guests use it could not be looked up in xenstore: {error}"
+            ));
+        }
+        for disk in guests.unconfirmed() {
+            out.warn(format_args!(
+                "domain {} ({}) {}: its backend ({}) does not offer the new size; check `xl block-list {}` and dom0's dmesg, or restart the guest",
+                disk.user.domid, disk.user.domain, disk.user.vdev, disk.user.backend_path, disk.user.domid
+            ));
+            guests_failed = true;
+        }
+    }
+    match online_report.image.take_loop_errors().into_iter().next() {
         Some(err) => Err(err.into()),
+        None if guests_failed => Ok(1),
         None => Ok(bar.late.map_or(0, signal_exit_code)),
     }
 }
