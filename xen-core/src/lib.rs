@@ -13,6 +13,8 @@
 //!   and Prometheus text from the model.
 //! * [`stream`]: xl save files and live migration streams: parse, write, verify, relay.
 //! * [`migrate`]: live migration over libxl, wire-compatible with `xl migrate` both ways.
+//! * [`vbd`]: online disk resize: the running guests whose disks use an image (xenstore
+//!   backends), QMP `block_resize` for qdisk, and the backends' new size confirmed.
 //! * [`preflight`]: can a guest move to another host? CPU policy, disks, memory, bridges, PCI,
 //!   versions, judged before a migration (`xenadm migrate --check`).
 //!

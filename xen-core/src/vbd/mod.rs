@@ -15,7 +15,6 @@
 //!   in a Xen dom0 (elsewhere the growth alone, as before).
 //!
 //! ```
-//! use std::collections::BTreeMap;
 //! use xen_core::vbd::{StoreRead, disk_users};
 //!
 //! // No guest uses anything: nobody to tell.
@@ -25,7 +24,6 @@
 //!     fn directory(&self, _: &str) -> Result<Option<Vec<Vec<u8>>>, xen_core::XenError> { Ok(None) }
 //! }
 //! assert!(disk_users(&Empty, std::path::Path::new("/var/lib/xen/a.img"), &[])?.is_empty());
-//! # let _ = BTreeMap::<u8, u8>::new();
 //! # Ok::<(), xen_core::XenError>(())
 //! ```
 
