@@ -23,8 +23,10 @@ xenlab-guest wait "$name" 'DOMU: alive' 120 || fail "guest never printed 'DOMU: 
 domid=$(domid_of "$name")
 must xl block-attach "$name" "format=raw,vdev=xvdb,access=rw,target=$img"
 log=$(xenlab-guest log "$name")
-guest_sectors() { grep 'DOMU-CMD: size xvdb ' "$log" | tail -n 1 | awk '{ print $4 }'; }
-wait_until 60 test "$(guest_sectors)" = 131072 ||
+# (the console log's lines end in \r\n)
+guest_sectors() { grep 'DOMU-CMD: size xvdb ' "$log" | tail -n 1 | tr -d '\r' | awk '{ print $4 }'; }
+guest_at() { [ "$(guest_sectors)" = "$1" ]; }
+wait_until 60 guest_at 131072 ||
     { tail -n 20 "$log"; fail "the guest never showed xvdb at 64 MiB (131072 sectors)"; }
 losetup -j "$img"
 loop=$(losetup -j "$img" | cut -d: -f1)
@@ -43,7 +45,7 @@ jq -e --arg n "$name" --argjson d "$domid" --argjson b "$new" \
     '[.guests.disks[] | select(.domain == $n and .domid == $d and .vdev == "xvdb" and .backend == "vbd"
       and .outcome.status == "confirmed" and .guest_bytes == $b)] | length == 1' grow.json >/dev/null ||
     { cat grow.json; fail "the report does not name $name's xvdb as confirmed at $new bytes"; }
-wait_until 30 test "$(guest_sectors)" = 163840 ||
+wait_until 30 guest_at 163840 ||
     { tail -n 20 "$log"; fail "the guest's /sys/block/xvdb/size never showed 163840 sectors (80 MiB)"; }
 echo "the guest saw 80 MiB $((SECONDS - t0)) s after xenadm returned"
 
@@ -52,7 +54,7 @@ must xenadm image grow "$img" --by 16M > grow.txt
 cat grow.txt
 grep -E "$name.*xvdb|xvdb.*$name" grow.txt | grep -q '96 MiB' ||
     fail "the text report does not name $name's xvdb at 96 MiB"
-wait_until 30 test "$(guest_sectors)" = 196608 ||
+wait_until 30 guest_at 196608 ||
     { tail -n 20 "$log"; fail "the guest never showed 196608 sectors (96 MiB)"; }
 # The guest still reads its data.
 grep -q 'xvdb: xenlab grow test' "$log" || fail "the guest does not read the image's first line"
