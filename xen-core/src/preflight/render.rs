@@ -5,6 +5,8 @@
 use super::CheckOptions;
 use super::evaluate::{PreflightReport, Verdict};
 
+use text_table::columns;
+
 /// `--check`'s exit status when the preflight could not run at all (no such guest, no Xen).
 pub const EXIT_UNCHECKED: u8 = 2;
 
@@ -60,31 +62,6 @@ impl Gate {
             },
         }
     }
-}
-
-/// Columns separated by two spaces, each as wide as its widest cell; trailing blanks trimmed.
-fn columns(rows: &[Vec<String>]) -> String {
-    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; width];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            line.push_str(cell);
-            if i + 1 < row.len() {
-                let pad = widths[i] - cell.chars().count() + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// The table: a headline with the overall verdict, one row per check, each non-pass row
