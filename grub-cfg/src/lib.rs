@@ -15,6 +15,8 @@
 //!   kernel of Xen entries; GRUB's resolution of `default`/`saved_entry`.
 //! * [`GrubEnv`]: the 1024-byte environment block, edited in place like `grub-editenv`.
 //! * [`Mkconfig`]: runs the distribution's grub-mkconfig or grub2-mkconfig.
+//! * [`BootPending`]: configuration vs the grub.cfg entry GRUB boots next vs the running
+//!   hypervisor's command line: is grub-mkconfig or a reboot pending?
 //!
 //! Every parser is total: any input gives a value or a [`GrubCfgError`] naming the file and
 //! line. The library never prints.
@@ -62,6 +64,7 @@ mod eval;
 mod grubenv;
 mod menu;
 mod mkconfig;
+mod pending;
 pub mod render;
 mod sh;
 mod temp;
@@ -84,6 +87,7 @@ pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
 pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
 pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
 pub use mkconfig::{Mkconfig, MkconfigRun};
+pub use pending::{BootPending, NextBoot, OptionDiff};
 pub use views::{BootStatus, DefaultReport, OptionView, ShowReport, forced_errors};
 pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
 pub use xen::{Finding, FindingKind, Severity, XenOption, XenOptionTable, XenParam};

@@ -49,6 +49,14 @@ lab_rootfs_key() {
     } | sha256sum | cut -c1-16
 }
 
+# Hash of what decides the cached GRUB packages (image/boot-packages on top of the rootfs).
+lab_debs_key() {
+    {
+        lab_rootfs_key
+        cat "$lab_dir/image/boot-packages"
+    } | sha256sum | cut -c1-16
+}
+
 # Hash of every input of the bootable image: the rootfs key plus what is added on top of it.
 lab_image_key() {
     {

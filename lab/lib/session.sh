@@ -22,6 +22,9 @@ LAB_FAILED=125
 : "${XENLAB_TIMEOUT:=900}"
 : "${XENLAB_LIFETIME:=28800}"
 : "${XENLAB_HEARTBEAT_TIMEOUT:=90}"
+# How QEMU starts Xen: `kernel` (QEMU's multiboot loader with -kernel: fast, the default) or
+# `grub` (SeaBIOS boots the disk's MBR: GRUB, its grub.cfg, Xen and dom0 as on a real host).
+: "${XENLAB_BOOT:=kernel}"
 # What a caller that sources this file (lab/lib/pair.sh) may set before session_boot: QEMU's
 # network arguments (default: none) and extra QEMU arguments (e.g. shared disks).
 SESSION_NET_ARGS=(-net none)
@@ -87,23 +90,39 @@ session_boot() {
         *) lab_die "accel must be tcg or kvm, not $accel" ;;
     esac
     mkdir -p "$sdir/ctrl/jobs" "$sdir/ctrl/out"
-    rm -f "$sdir/ctrl/ready" "$sdir/ctrl/stop" "$sdir/ctrl/heartbeat" "$sdir/qemu.rc"
+    rm -f "$sdir/ctrl/ready" "$sdir/ctrl/stop" "$sdir/ctrl/reboot" "$sdir/ctrl/heartbeat" \
+        "$sdir/qemu.rc"
     : > "$sdir/serial.log"
     echo "$image" > "$sdir/image"
+    echo "$XENLAB_BOOT" > "$sdir/boot"
     # Without Xen's `noreboot`, a dom0 crash makes Xen reboot after 5 s, and -no-reboot turns
     # that reboot into QEMU exiting: a crash ends the run quickly instead of hanging it.
     local xen_args="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M"
     xen_args+=" dom0_max_vcpus=$XENLAB_DOM0_VCPUS loglvl=all guest_loglvl=all ${XENLAB_XEN_ARGS:-}"
-    local dom0_args="root=/dev/vda rw console=hvc0 earlyprintk=xen init=/sbin/xenlab-init"
+    local dom0_args="root=/dev/vda1 rw console=hvc0 earlyprintk=xen init=/sbin/xenlab-init"
     dom0_args+=" panic=1 ${XENLAB_DOM0_ARGS:-}"
+    local boot_args
+    case $XENLAB_BOOT in
+        kernel) boot_args=(-kernel "$image/xen" -append "$xen_args"
+            # Multiboot modules: "FILE ARGS,FILE"; a comma inside ARGS must be doubled.
+            -initrd "$image/vmlinuz ${dom0_args//,/,,},$image/initrd.img"
+            # snapshot=on: writes go to a throw-away overlay, every boot starts from the image.
+            -drive "file=$image/dom0.img,format=raw,if=virtio,snapshot=on") ;;
+        # No -kernel: SeaBIOS boots the disk, GRUB reads /boot/grub/grub.cfg, and the Xen and
+        # dom0 options are the disk's (XENLAB_XEN_ARGS, XENLAB_DOM0_ARGS, XENLAB_DOM0_VCPUS do
+        # not apply). The session's own overlay keeps dom0's writes across a reboot
+        # (lab/run --reboot) and is thrown away with the session folder.
+        grub)
+            command -v qemu-img >/dev/null || lab_die "--boot grub needs qemu-img (qemu-utils)"
+            [ -f "$sdir/dom0.qcow2" ] || qemu-img create -q -f qcow2 -F raw \
+                -b "$image/dom0.img" "$sdir/dom0.qcow2" >&2
+            boot_args=(-drive "file=$sdir/dom0.qcow2,format=qcow2,if=virtio") ;;
+        *) lab_die "XENLAB_BOOT (--boot) must be kernel or grub, not $XENLAB_BOOT" ;;
+    esac
     local qemu=(qemu-system-x86_64 -machine q35 -accel "$accel${XENLAB_ACCEL_OPTS:+,$XENLAB_ACCEL_OPTS}" -cpu "$cpu"
         -smp "$XENLAB_SMP" -m "$XENLAB_MEM" -display none -no-reboot -monitor none
         -serial "file:$sdir/serial.log"
-        -kernel "$image/xen" -append "$xen_args"
-        # Multiboot modules: "FILE ARGS,FILE"; a comma inside ARGS must be doubled.
-        -initrd "$image/vmlinuz ${dom0_args//,/,,},$image/initrd.img"
-        # snapshot=on: writes go to a throw-away overlay, every boot starts from the image.
-        -drive "file=$image/dom0.img,format=raw,if=virtio,snapshot=on"
+        "${boot_args[@]}"
         -virtfs "local,path=$sdir/ctrl,mount_tag=host,security_model=none,multidevs=remap,id=host"
         -virtfs "local,path=$workspace_dir,mount_tag=work,security_model=none,multidevs=remap,readonly=on,id=work"
         "${SESSION_NET_ARGS[@]}" "${SESSION_EXTRA_ARGS[@]}" -pidfile "$sdir/qemu.pid")
@@ -199,6 +218,38 @@ session_kill() {
     done
     kill -KILL -- "-$pid" 2>/dev/null || true
     if [ -f "$sdir/qemu.pid" ]; then kill -KILL "$(cat "$sdir/qemu.pid")" 2>/dev/null || true; fi
+}
+
+# Reboots the lab machine with its disk (--boot grub only): dom0 syncs and reboots, Xen resets
+# the machine, QEMU (-no-reboot) ends, and QEMU starts again on the same disk overlay, where
+# SeaBIOS boots GRUB with whatever dom0 wrote to /boot. The boot's serial log is kept as
+# serial.N.log (N = 1, 2, ...). Returns LAB_FAILED when dom0 did not reboot within
+# XENLAB_REBOOT_TIMEOUT (120 s) or the machine did not come back.
+session_reboot() {
+    local sdir=$1 lifetime=$2 image n=1 deadline
+    [ "$(cat "$sdir/boot" 2>/dev/null)" = grub ] ||
+        lab_die "--reboot needs a lab started with --boot grub (a -kernel boot's disk overlay ends with QEMU)"
+    session_alive "$sdir" || { session_fail "$sdir" "no lab running in $sdir (start it first)"; return; }
+    image=$(cat "$sdir/image")
+    touch "$sdir/ctrl/reboot"
+    deadline=$((SECONDS + ${XENLAB_REBOOT_TIMEOUT:-120}))
+    while session_alive "$sdir"; do
+        if [ $SECONDS -ge $deadline ]; then
+            session_kill "$sdir"
+            session_fail "$sdir" "dom0 did not reboot within ${XENLAB_REBOOT_TIMEOUT:-120}s"
+            return
+        fi
+        sleep 0.2
+    done
+    # Xen's own words for a dom0 reboot; anything else ending QEMU is a crash.
+    if ! grep -q 'shutdown: rebooting machine' "$sdir/serial.log"; then
+        session_fail "$sdir" "QEMU ended without Xen rebooting the machine (status $(cat "$sdir/qemu.rc" 2>/dev/null || echo '?'))"
+        return
+    fi
+    while [ -e "$sdir/serial.$n.log" ]; do n=$((n + 1)); done
+    mv "$sdir/serial.log" "$sdir/serial.$n.log"
+    XENLAB_BOOT=grub session_boot "$sdir" "$image" "$lifetime"
+    session_wait_ready "$sdir"
 }
 
 # Asks dom0 to power off, waits up to 30 s for QEMU to end, then kills it.

@@ -2,6 +2,7 @@
 //! validated, edited safely), grub.cfg regeneration and entries, and the saved default.
 
 mod json;
+mod pending;
 
 use std::path::{Path, PathBuf};
 
@@ -226,13 +227,27 @@ fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let (version, _) = table(root, None);
     let report = config.show(version);
+    let pending = pending::compare(&config, root);
     if out.json {
-        out.print_json(&report)?;
+        out.print_json(&ShowJson {
+            report: &report,
+            pending: &pending,
+        })?;
     } else {
         notes(&config, out);
-        out.print(&grub_cfg::render::show_text(&report))?;
+        let mut text = grub_cfg::render::show_text(&report);
+        text.push_str(&pending::text(&pending));
+        out.print(&text)?;
     }
     Ok(0)
+}
+
+/// `boot show --json`: the configuration, then whether mkconfig or a reboot is pending.
+#[derive(Debug, Serialize)]
+struct ShowJson<'a> {
+    #[serde(flatten)]
+    report: &'a grub_cfg::ShowReport,
+    pending: &'a grub_cfg::BootPending,
 }
 
 #[derive(Debug, Serialize)]

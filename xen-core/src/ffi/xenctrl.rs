@@ -526,6 +526,11 @@ impl XcInterface {
         })
     }
 
+    /// The command line the hypervisor was booted with (`xl info`'s `xen_commandline`).
+    pub fn commandline(&self) -> Result<String, XenError> {
+        self.version_text(XENVER_commandline, "xc_version(XENVER_commandline)")
+    }
+
     /// `xc_version` commands that answer in the return value.
     fn version_number(&self, cmd: u32, call: &'static str) -> Result<u32, XenError> {
         // SAFETY: these commands take no argument buffer.

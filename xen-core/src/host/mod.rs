@@ -6,6 +6,7 @@
 
 mod backend;
 pub mod capture;
+mod cmdline;
 mod domain_spec;
 mod model;
 mod pci_sysfs;
@@ -16,6 +17,7 @@ mod topology;
 mod xen_backend;
 
 pub use backend::{Host, HostBackend};
+pub use cmdline::{running_commandline, running_commandline_with};
 pub use domain_spec::{DomainSpec, lookup, select};
 pub use model::{
     DomId, DomainName, DomainState, DomainStats, HostInfo, NodeStats, Sample, SampleFlags, Uuid,
