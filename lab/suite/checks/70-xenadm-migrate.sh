@@ -1,6 +1,7 @@
 # Live migration on one host with xenadm, wire-compatible with xl both ways (issue 15). One PV
-# guest moves four times: xenadm -> stock `xl migrate-receive`, stock `xl migrate` -> xenadm's
-# receiver, xenadm -> xenadm (JSON progress, summary), and a migration whose receiver is killed
+# guest moves five times: xenadm -> stock `xl migrate-receive`, stock `xl migrate` -> xenadm's
+# receiver, xenadm -> xenadm (JSON progress, summary), xenadm -> xenadm with --compress (fewer
+# bytes on the wire, downtime from libxl's suspend event), and a migration whose receiver is killed
 # (kill -9) mid-stream: the guest keeps running on the source under its name and domid.
 # Receivers run `-e`-style (xl's monitor children crash under TCG, see lab/README.md) and over
 # `-s ""` (no ssh: its crypto costs ~12 s per migration under TCG), with --no-check: the
@@ -79,6 +80,23 @@ mem_pages=$(( $(xl list "$name" | awk 'NR == 2 { print $3 }') * 256 ))
     fail "first pass sent $first pages for a guest of $mem_pages"
 jq -e '.downtime_s > 0 and .downtime_s < 30' summary.json > /dev/null || fail "downtime not reported sensibly"
 moved "xenadm -> xenadm" "$before"
+
+# 3b. xenadm -> xenadm with --compress (issue 15): asked by the rune (` --wire lz4`), so not over
+# `-s ""`: `-s env` runs the receiver here ("exec env XENADM_LAB=1 xenadm migrate-receive -e
+# --wire lz4"). Fewer bytes on the wire than the stream, and than 3's plain migration.
+plain_bytes=$(jq '.bytes' summary.json)
+before=$(domid_of "$name")
+xenadm --json migrate --no-check --compress -e -s env "$name" XENADM_LAB=1 > m3c.out 2> m3c.err ||
+    { cat m3c.out m3c.err; fail "xenadm migrate --compress to xenadm migrate-receive exited $?"; }
+cat m3c.err
+jq . m3c.out
+wire_bytes=$(jq '.wire.wire_bytes' m3c.out)
+stream_bytes=$(jq '.wire.stream_bytes' m3c.out)
+[ "$wire_bytes" -gt 0 ] && [ "$wire_bytes" -lt "$stream_bytes" ] && [ "$wire_bytes" -lt "$plain_bytes" ] ||
+    fail "compressed: $wire_bytes bytes on the wire for a stream of $stream_bytes (plain migration: $plain_bytes)"
+jq -e '.downtime_from == "libxl"' m3c.out > /dev/null || fail "downtime not taken from libxl's suspend event"
+echo "compressed: $wire_bytes bytes on the wire for $stream_bytes stream bytes (plain: $plain_bytes)"
+moved "xenadm -> xenadm compressed" "$before"
 
 # 4. The receiver killed (kill -9) mid-stream: the guest stays on the source, running.
 before=$(domid_of "$name")
