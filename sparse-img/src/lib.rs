@@ -69,6 +69,7 @@ mod format;
 mod fs;
 mod grow;
 mod grow_image;
+mod grow_notes;
 #[allow(unsafe_code)]
 mod ioctl;
 mod journal;

@@ -12,6 +12,10 @@ use crate::grow_image::GrowImageReport;
 use crate::size::ByteSize;
 use crate::usage::UsageReport;
 
+pub use crate::grow_notes::{
+    grow_loop_warnings, grow_next_steps, grow_overcommit_warning, grow_resume_note,
+};
+
 /// A (label, value) row of the grow report.
 fn row(label: &str, value: String) -> (String, String) {
     (label.to_string(), value)

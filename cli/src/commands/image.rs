@@ -8,15 +8,15 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nix::sys::signal::Signal;
 use serde::Serialize;
-use sparse_img::render::{self, human};
+use sparse_img::render;
 use sparse_img::{
-    ByteSize, ExtentMap, GrowImageOptions, GrowImageReport, GrowMode, GrowOptions, GrowReport,
-    GrowTarget, ImagesStatus, MapMethod, Progress, SparseImgError, UsageOptions,
+    ByteSize, ExtentMap, GrowImageOptions, GrowMode, GrowOptions, GrowReport, GrowTarget,
+    ImagesStatus, MapMethod, Progress, SparseImgError, UsageOptions,
 };
 
 use xen_core::vbd::{OnlineGrowReport, OnlineOptions};
 
-use super::grow_signals::{GrowSignals, signal_exit_code, signal_name};
+use super::signals::{StopSignals, signal_exit_code, signal_name};
 use super::status::Section;
 use crate::error::CliError;
 use crate::output::Output;
@@ -210,14 +210,14 @@ fn loops(args: &LoopsArgs, out: &Output) -> Result<u8, CliError> {
 #[derive(Debug, Default)]
 struct Bar {
     bar: Option<ProgressBar>,
-    signals: Option<GrowSignals>,
+    signals: Option<StopSignals>,
     /// The stop signal that came while the growth was being finished (it was not cut back).
     late: Option<Signal>,
 }
 
 impl Progress for Bar {
     fn cancelled(&mut self) -> bool {
-        self.signals.as_mut().is_some_and(GrowSignals::poll)
+        self.signals.as_mut().is_some_and(StopSignals::poll)
     }
 
     fn start(&mut self, total_bytes: u64) {
@@ -246,7 +246,7 @@ impl Progress for Bar {
     }
 
     fn grown(&mut self, _report: &GrowReport) {
-        self.late = self.signals.take().and_then(GrowSignals::release);
+        self.late = self.signals.take().and_then(StopSignals::release);
     }
 }
 
@@ -283,13 +283,13 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
 
     let mut bar = Bar::default();
     if !args.dry_run {
-        bar.signals = Some(GrowSignals::block()?);
+        bar.signals = Some(StopSignals::block()?);
     }
     let online = OnlineOptions::default();
     let grown = xen_core::vbd::grow_image_online(&args.path, &options, &online, &mut bar);
     let mut online_report = match grown {
         Err(err @ SparseImgError::Interrupted { .. }) => {
-            let signal = bar.signals.take().and_then(GrowSignals::release);
+            let signal = bar.signals.take().and_then(StopSignals::release);
             out.warn(format_args!("{}: {err}", signal_name(signal)));
             return Ok(signal.map_or(130, signal_exit_code));
         }
@@ -297,21 +297,8 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     };
     let image = &online_report.image;
     let report = &image.grow;
-    if let Some(at) = report.resumed_at_bytes {
-        if at == report.new_size_bytes {
-            out.warn(format_args!(
-                "note: {} was already at {} bytes, the size an interrupted growth asked for: synced it",
-                report.path.display(),
-                report.new_size_bytes
-            ));
-        } else {
-            out.warn(format_args!(
-                "note: finished an interrupted growth of {} from {} to {} bytes (it had reached {at})",
-                report.path.display(),
-                report.old_size_bytes,
-                report.new_size_bytes
-            ));
-        }
+    if let Some(note) = render::grow_resume_note(report) {
+        out.warn(note);
     }
     if bar.late.is_some() {
         out.warn(format_args!(
@@ -321,43 +308,12 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
             report.new_size_bytes
         ));
     }
-    let mut seen_error = false;
-    for entry in image.loops.iter().flatten() {
-        if entry.capped_by_sizelimit {
-            out.warn(format_args!(
-                "{} has a size limit of {} bytes (losetup --sizelimit): it stays at {} bytes and cannot show the new space; detach it (`losetup -d {}`) and attach the image again without --sizelimit, or with a larger one",
-                entry.device.display(),
-                entry.sizelimit_bytes,
-                entry.expected_size_bytes,
-                entry.device.display()
-            ));
-        }
-        if entry.size_differs() {
-            out.warn(format_args!(
-                "{} shows {} bytes, not {}: check its offset and size limit with `losetup -l {}`",
-                entry.device.display(),
-                entry.new_size_bytes.unwrap_or_default(),
-                entry.expected_size_bytes,
-                entry.device.display()
-            ));
-        }
-        // The first failure is the command's error (after the report); later ones are
-        // warnings.
-        if let Some(err) = &entry.error {
-            if seen_error {
-                out.warn(err);
-            }
-            seen_error = true;
-        }
+    for warning in render::grow_loop_warnings(image) {
+        out.warn(warning);
     }
-    let steps = next_steps(image);
-    if let Some(could_grow) = report.overcommit_bytes() {
-        out.warn(format_args!(
-            "{} can now take {} more as its guest writes, but its filesystem has {} free: if the guest fills its disk it will get I/O errors (`xenadm image usage` shows all images; `--allocate` reserves the space now)",
-            report.path.display(),
-            human(could_grow),
-            human(report.space.free_bytes)
-        ));
+    let steps = render::grow_next_steps(image);
+    if let Some(warning) = render::grow_overcommit_warning(report) {
+        out.warn(warning);
     }
     if out.json {
         out.print_json(&GrowJson {
@@ -375,44 +331,16 @@ fn grow(args: &GrowArgs, out: &Output) -> Result<u8, CliError> {
     // itself stays); guests that could not be looked up (not root, no xenstored) are a warning.
     let mut guests_failed = false;
     if let Some(guests) = &online_report.guests {
-        if let Some(error) = &guests.error {
-            out.warn(format_args!(
-                "the image grew, but which running guests use it could not be looked up in xenstore: {error}"
-            ));
+        for warning in xen_core::vbd::guests_warnings(guests) {
+            out.warn(warning);
         }
-        for disk in guests.unconfirmed() {
-            out.warn(format_args!(
-                "domain {} ({}) {}: its backend ({}) does not offer the new size; check `xl block-list {}` and dom0's dmesg, or restart the guest",
-                disk.user.domid, disk.user.domain, disk.user.vdev, disk.user.backend_path, disk.user.domid
-            ));
-            guests_failed = true;
-        }
+        guests_failed = guests.unconfirmed().next().is_some();
     }
     match online_report.image.take_loop_errors().into_iter().next() {
         Some(err) => Err(err.into()),
         None if guests_failed => Ok(1),
         None => Ok(bar.late.map_or(0, signal_exit_code)),
     }
-}
-
-/// What to do next: the loop devices on the host (this command's options), then the guest
-/// (sparse-img's advice by what the disk holds).
-fn next_steps(image: &GrowImageReport) -> Vec<String> {
-    let host = match image.loops.as_deref() {
-        None => {
-            "The loop devices were not refreshed (--no-loop): for a running guest to see the new size, run `losetup -c DEVICE` for each device `xenadm image loops IMAGE` lists."
-        }
-        Some([]) => {
-            "No loop device uses this file. A guest whose disk QEMU serves (qdisk) sees the new size only after its device model is told (QMP `block_resize`) or the guest restarts; a stopped guest sees it when it starts."
-        }
-        Some(_) => {
-            "The guest's disk shows the new size once its loop device is refreshed (done above, or on a dry run: done by the real run): xen-blkback passes it to the running guest (dom0's `dmesg` says \"VBD Resize\"). Check in the guest with `lsblk` or `fdisk -l`."
-        }
-    };
-    std::iter::once(host)
-        .chain(image.guest_steps())
-        .map(str::to_string)
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,19 +10,16 @@
 //! `-d 0.5` to 0, a busy loop); a closed pipe (`xenadm top -b | head`) ends quietly.
 
 use std::io::{self, IsTerminal as _, Write as _};
-use std::os::fd::AsFd as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use xen_core::host::capture::parse_xentop_batch;
 use xen_core::host::{Host, HostBackend, RecordedBackend};
 use xen_core::render::sample_stream::{SampleFormat, SampleStream};
 use xen_core::render::xentop::{BatchOptions, Column};
 
 use crate::commands::host;
+use crate::commands::signals::StopSignals;
 use crate::commands::top_tui;
 use crate::error::CliError;
 use crate::output::Output;
@@ -114,9 +111,12 @@ pub fn run(args: &TopArgs, out: &Output) -> Result<u8, CliError> {
         // The screen starts from `args.delay` and `args.batch_options()`.
         return top_tui::run(args, host);
     }
-    let stop = StopSignals::block()?;
+    // Blocked until the command ends: a signal ends the stream between samples.
+    let mut stop = StopSignals::block()?;
     let mut host = host;
-    stream(&mut host, args, format, |delay| stop.wait(delay))
+    let result = stream(&mut host, args, format, |delay| stop.wait(delay));
+    stop.release();
+    result
 }
 
 /// `--replay FILE`: the capture's samples, one after the other, without waiting.
@@ -178,37 +178,6 @@ fn emit(bytes: &[u8]) -> Result<bool, CliError> {
     }
 }
 
-/// SIGINT and SIGTERM, blocked and read through a signalfd, so that a signal ends the loop
-/// between samples (never in the middle of a line) and cuts the wait short.
-#[derive(Debug)]
-struct StopSignals {
-    fd: SignalFd,
-}
-
-impl StopSignals {
-    fn block() -> Result<StopSignals, CliError> {
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGINT);
-        set.add(Signal::SIGTERM);
-        let system = |e: nix::Error| CliError::Output(io::Error::from(e));
-        set.thread_block().map_err(system)?;
-        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map_err(system)?;
-        Ok(StopSignals { fd })
-    }
-
-    /// Waits up to `delay`; `true` when a stop signal came.
-    fn wait(&self, delay: Duration) -> bool {
-        let ms = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
-        match poll(&mut fds, timeout) {
-            Ok(n) if n > 0 => self.fd.read_signal().ok().flatten().is_some(),
-            _ => false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,18 +190,5 @@ mod tests {
         assert!(parse_delay("-1").is_err());
         assert!(parse_delay("soon").is_err());
         assert!(parse_delay("inf").is_err());
-    }
-
-    #[test]
-    fn test_a_stop_signal_cuts_the_wait_short() {
-        let signals = StopSignals::block().unwrap();
-        assert!(!signals.wait(Duration::from_millis(10)));
-        // Blocked in this thread, so raise() leaves it pending for the signalfd.
-        nix::sys::signal::raise(Signal::SIGTERM).unwrap();
-        let started = std::time::Instant::now();
-        assert!(signals.wait(Duration::from_secs(30)));
-        assert!(started.elapsed() < Duration::from_secs(5));
-        nix::sys::signal::raise(Signal::SIGINT).unwrap();
-        assert!(signals.wait(Duration::ZERO));
     }
 }

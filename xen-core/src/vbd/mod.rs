@@ -35,7 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use online::{GuestsReport, OnlineGrowReport, grow_image_online, guests_text};
+pub use online::{GuestsReport, OnlineGrowReport, grow_image_online, guests_text, guests_warnings};
 pub use qmp::{BlockNode, Qmp, qmp_socket};
 pub use users::{BackendKind, DiskUser, LoopId, StoreRead, disk_users};
 

@@ -141,6 +141,25 @@ pub(crate) fn tell(
     after_growth(store, path, users, &expected, &mut connect, online)
 }
 
+/// The warnings after `image grow`'s report about the guests: why they could not be looked
+/// up, and each disk whose guest is not offered the new size (then the command fails:
+/// [`GuestsReport::unconfirmed`]).
+pub fn guests_warnings(report: &GuestsReport) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(error) = &report.error {
+        warnings.push(format!(
+            "the image grew, but which running guests use it could not be looked up in xenstore: {error}"
+        ));
+    }
+    for disk in report.unconfirmed() {
+        warnings.push(format!(
+            "domain {} ({}) {}: its backend ({}) does not offer the new size; check `xl block-list {}` and dom0's dmesg, or restart the guest",
+            disk.user.domid, disk.user.domain, disk.user.vdev, disk.user.backend_path, disk.user.domid
+        ));
+    }
+    warnings
+}
+
 /// The guests' part of `image grow`'s text: one line per disk, naming the domain, the device
 /// as the guest sees it, the backend, and what the guest is offered now.
 pub fn guests_text(report: &GuestsReport) -> String {
@@ -246,7 +265,25 @@ mod tests {
              web1 (domain 3) xvdc, QEMU (qdisk): the guest sees 64 MiB: FAILED: domain 3: QEMU at /var/run/xen/qmp-libxl-3: cannot connect\n"
         );
         assert_eq!(report.unconfirmed().count(), 1);
+        let warnings = guests_warnings(&report);
+        assert_eq!(
+            warnings,
+            [
+                "domain 3 (web1) xvdc: its backend (/local/domain/0/backend/vbd/3/51728) does not offer the new size; check `xl block-list 3` and dom0's dmesg, or restart the guest"
+            ]
+        );
+        let unlooked = GuestsReport {
+            disks: Vec::new(),
+            error: Some("cannot open xenstore".into()),
+        };
+        assert_eq!(
+            guests_warnings(&unlooked),
+            [
+                "the image grew, but which running guests use it could not be looked up in xenstore: cannot open xenstore"
+            ]
+        );
         let none = GuestsReport::default();
+        assert!(guests_warnings(&none).is_empty());
         assert!(guests_text(&none).contains("no domain's disk uses this image"));
     }
 }
