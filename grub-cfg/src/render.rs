@@ -6,8 +6,12 @@ use std::fmt::Write as _;
 
 use text_table::columns;
 
-use crate::config::{CheckReport, Edit, SourceLine};
+use std::path::Path;
+
+use crate::config::{CheckReport, Edit, SourceLine, Variable};
+use crate::default_entry::DefaultChange;
 use crate::menu::{Menu, MenuEntry};
+use crate::mkconfig::Mkconfig;
 use crate::views::{DefaultReport, ShowReport};
 use crate::write::WriteReport;
 use crate::xen;
@@ -252,6 +256,50 @@ pub fn default_text(r: &DefaultReport) -> String {
     columns(&rows)
 }
 
+/// `xenadm boot mkconfig`: the grub.cfg written and the command that wrote it, then the Xen
+/// entries it holds now.
+pub fn mkconfig_text(tool: &Mkconfig, menu: &Menu) -> String {
+    let mut text = format!(
+        "wrote {} ({})\n",
+        tool.output_on_host().display(),
+        tool.command_line()
+    );
+    text.push_str(&entries_text(menu, false, None));
+    text
+}
+
+/// `xenadm boot default ENTRY`'s warning when the value saved is longer than the entry asked
+/// for (a title inside a submenu); `None` when it is the same.
+pub fn default_resolved_warning(entry: &str, spec: &str) -> Option<String> {
+    (spec != entry).then(|| format!("saving {spec:?}, the full path GRUB needs to find {entry:?}"))
+}
+
+/// `xenadm boot default ENTRY`'s warning when `GRUB_DEFAULT` is not `saved`
+/// ([`DefaultChange::ignored_because`]): the saved entry is ignored at boot until it is.
+pub fn default_ignored_warning(grub_default: &Variable) -> String {
+    format!(
+        "GRUB_DEFAULT is {} ({}): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`",
+        grub_default
+            .value
+            .as_deref()
+            .map_or("not set".to_string(), |v| format!("{v:?}")),
+        grub_default
+            .source
+            .as_ref()
+            .map_or("default".to_string(), ToString::to_string),
+    )
+}
+
+/// `xenadm boot default ENTRY`: the variable set and the environment block written.
+pub fn default_set_text(change: &DefaultChange, grubenv: &Path) -> String {
+    format!(
+        "{}={}\nwrote {} in place\n",
+        change.kind.variable(),
+        change.spec,
+        grubenv.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -359,5 +407,47 @@ next_entry   -    /boot/grub/grubenv
 boots        Xen  /boot/grub/grub.cfg
 "
         );
+    }
+
+    #[test]
+    fn test_default_set_texts() {
+        assert_eq!(default_resolved_warning("Debian", "Debian"), None);
+        assert_eq!(
+            default_resolved_warning("Debian", "Xen>Debian").unwrap(),
+            "saving \"Xen>Debian\", the full path GRUB needs to find \"Debian\""
+        );
+        let set = config("GRUB_DEFAULT=0\n").variable("GRUB_DEFAULT");
+        assert_eq!(
+            default_ignored_warning(&set),
+            "GRUB_DEFAULT is \"0\" (/etc/default/grub:1): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`"
+        );
+        let unset = config("").variable("GRUB_DEFAULT");
+        assert!(
+            default_ignored_warning(&unset).starts_with("GRUB_DEFAULT is not set (default): "),
+            "{}",
+            default_ignored_warning(&unset)
+        );
+        let mut env = env();
+        let change =
+            crate::set_default_entry(&mut env, None, "Xen>Debian", crate::DefaultKind::Once)
+                .unwrap();
+        assert_eq!(
+            default_set_text(&change, env.path()),
+            "next_entry=Xen>Debian\nwrote /boot/grub/grubenv in place\n"
+        );
+    }
+
+    #[test]
+    fn test_mkconfig_text_names_the_file_and_command_then_the_xen_entries() {
+        let tool = Mkconfig {
+            program: "/usr/sbin/grub-mkconfig".into(),
+            output: "/boot/grub/grub.cfg".into(),
+            chroot: None,
+        };
+        let text = mkconfig_text(&tool, &menu());
+        let first = "wrote /boot/grub/grub.cfg (/usr/sbin/grub-mkconfig -o /boot/grub/grub.cfg)\n";
+        assert!(text.starts_with(first), "{text}");
+        assert_eq!(text[first.len()..], entries_text(&menu(), false, None));
+        assert!(text.contains("Xen"), "{text}");
     }
 }

@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, InstalledXen, Menu,
-    Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
-    installed_xen,
+    BootConfig, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, Menu, Mkconfig,
+    SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
 };
 use serde::Serialize;
 
@@ -184,37 +183,10 @@ fn variable(default: bool) -> XenVariable {
     }
 }
 
-/// The option table: given, else the installed Xen's, else 4.17.
+/// The option table: given, else the installed Xen's, else 4.17 ([`grub_cfg::choose_table`]).
 fn table(root: &Path, given: Option<GivenVersion>) -> (XenOptionTable, String) {
-    match (given, installed_xen(root)) {
-        (Some(GivenVersion { table, release }), _) => {
-            let asked = format!("{}.{}", release.0, release.1);
-            let why = if asked == table.to_string() {
-                format!("Xen {table} table (--xen-version)")
-            } else {
-                format!(
-                    "Xen {table} table (--xen-version {asked}: the newest table not newer than it)"
-                )
-            };
-            (table, why)
-        }
-        (
-            None,
-            Some(InstalledXen {
-                release,
-                table,
-                evidence,
-                ..
-            }),
-        ) => (
-            table,
-            format!("Xen {table} table, for Xen {release} ({evidence})"),
-        ),
-        (None, None) => (
-            XenOptionTable::V4_17,
-            "Xen 4.17 table (no installed Xen found; use --xen-version)".to_string(),
-        ),
-    }
+    let choice = grub_cfg::choose_table(root, given.map(|g| (g.table, g.release)));
+    (choice.table, choice.why)
 }
 
 fn notes(config: &BootConfig, out: &Output) {
@@ -352,13 +324,7 @@ fn mkconfig(root: &Path, args: &MkconfigArgs, out: &Output) -> Result<u8, CliErr
             xen_entries: menu.xen_entries(),
         })?;
     } else {
-        let mut text = format!(
-            "wrote {} ({})\n",
-            tool.output_on_host().display(),
-            tool.command_line()
-        );
-        text.push_str(&grub_cfg::render::entries_text(&menu, false, None));
-        out.print(&text)?;
+        out.print(&grub_cfg::render::mkconfig_text(&tool, &menu))?;
     }
     Ok(0)
 }
@@ -406,10 +372,8 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
         return Ok(0);
     };
     let spec = grub_cfg::resolve_entry(menu.as_ref(), &menu_path, entry, args.force)?;
-    if &spec != entry {
-        out.warn(format_args!(
-            "saving {spec:?}, the full path GRUB needs to find {entry:?}"
-        ));
+    if let Some(warning) = grub_cfg::render::default_resolved_warning(entry, &spec) {
+        out.warn(warning);
     }
     let kind = if args.once {
         DefaultKind::Once
@@ -418,15 +382,7 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
     };
     let change = grub_cfg::set_default_entry(&mut env, config.as_ref(), &spec, kind)?;
     if let Some(var) = &change.ignored_because {
-        out.warn(format_args!(
-            "GRUB_DEFAULT is {} ({}): saved_entry is used only with GRUB_DEFAULT=saved; set that and run `xenadm boot mkconfig`",
-            var.value
-                .as_deref()
-                .map_or("not set".to_string(), |v| format!("{v:?}")),
-            var.source
-                .as_ref()
-                .map_or("default".to_string(), ToString::to_string),
-        ));
+        out.warn(grub_cfg::render::default_ignored_warning(var));
     }
     let mut options = WriteOptions::default();
     options.backup = !args.no_backup;
@@ -438,11 +394,7 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
             written: report,
         })?;
     } else {
-        out.print(&format!(
-            "{}={spec}\nwrote {} in place\n",
-            kind.variable(),
-            env.path().display()
-        ))?;
+        out.print(&grub_cfg::render::default_set_text(&change, env.path()))?;
     }
     Ok(0)
 }
