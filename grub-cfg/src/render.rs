@@ -12,6 +12,7 @@ use crate::config::{CheckReport, Edit, SourceLine, Variable};
 use crate::default_entry::DefaultChange;
 use crate::menu::{Menu, MenuEntry};
 use crate::mkconfig::Mkconfig;
+use crate::pending::{BootPending, OptionDiff};
 use crate::views::{DefaultReport, ShowReport};
 use crate::write::WriteReport;
 use crate::xen;
@@ -300,6 +301,83 @@ pub fn default_set_text(change: &DefaultChange, grubenv: &Path) -> String {
     )
 }
 
+/// What an [`OptionDiff`] does to the options, in words.
+fn changes(d: &OptionDiff) -> String {
+    let mut parts = Vec::new();
+    if !d.added.is_empty() {
+        parts.push(format!("adds {}", d.added.join(" ")));
+    }
+    if !d.removed.is_empty() {
+        parts.push(format!("removes {}", d.removed.join(" ")));
+    }
+    if parts.is_empty() {
+        parts.push("changes the order of the options".to_string());
+    }
+    parts.join(", ")
+}
+
+/// The options as one line, `(none)` when there are none.
+fn line(options: &[String]) -> String {
+    if options.is_empty() {
+        "(none)".to_string()
+    } else {
+        options.join(" ")
+    }
+}
+
+/// `xenadm boot show`'s last part: the next boot, the running hypervisor, and whether
+/// `boot mkconfig` or a reboot is pending ([`BootPending`]).
+pub fn pending_text(p: &BootPending) -> String {
+    let mut out = String::from("\nNext boot and running Xen\n");
+    match (&p.next_boot, &p.next_boot_unknown) {
+        (Some(next), _) => {
+            let _ = writeln!(out, "  grub.cfg     {}", next.grub_cfg.display());
+            let _ = writeln!(out, "  entry        {}", next.title_path);
+            let _ = writeln!(out, "  chosen by    {}", next.selected_by);
+            if next.xen {
+                let _ = writeln!(out, "  next boot    {}", line(&next.xen_options));
+            } else {
+                out.push_str("  next boot    does not start Xen\n");
+            }
+        }
+        (None, why) => {
+            let _ = writeln!(
+                out,
+                "  next boot    unknown: {}",
+                why.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    match (&p.running, &p.running_unknown) {
+        (Some(running), _) => {
+            let _ = writeln!(out, "  running      {}", line(running));
+        }
+        (None, why) => {
+            let _ = writeln!(
+                out,
+                "  running      unknown: {}",
+                why.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    let mkconfig = match &p.mkconfig {
+        Some(d) if d.differs => format!(
+            "pending: grub.cfg differs from the configuration (regenerating it {}): run `xenadm boot mkconfig`",
+            changes(d)
+        ),
+        Some(_) => "no: grub.cfg matches the configuration".to_string(),
+        None => "unknown (see above)".to_string(),
+    };
+    let _ = writeln!(out, "  mkconfig     {mkconfig}");
+    let reboot = match &p.reboot {
+        Some(d) if d.differs => format!("pending: the next boot {}", changes(d)),
+        Some(_) => "no: the next boot gives Xen the options it runs with".to_string(),
+        None => "unknown (see above)".to_string(),
+    };
+    let _ = writeln!(out, "  reboot       {reboot}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -449,5 +527,79 @@ boots        Xen  /boot/grub/grub.cfg
         assert!(text.starts_with(first), "{text}");
         assert_eq!(text[first.len()..], entries_text(&menu(), false, None));
         assert!(text.contains("Xen"), "{text}");
+    }
+
+    #[test]
+    fn test_pending_text_says_what_each_step_changes() {
+        let diff = |differs, added: &[&str], removed: &[&str]| OptionDiff {
+            differs,
+            added: added.iter().map(|s| s.to_string()).collect(),
+            removed: removed.iter().map(|s| s.to_string()).collect(),
+        };
+        let pending = BootPending {
+            configured: Some(vec!["smt=0".into()]),
+            configured_unknown: None,
+            next_boot: Some(crate::pending::NextBoot {
+                grub_cfg: "/boot/grub/grub.cfg".into(),
+                selected_by: "saved_entry".into(),
+                title_path: "Xen".into(),
+                xen: true,
+                recovery: false,
+                xen_options: Vec::new(),
+                xen_rm_opts: false,
+            }),
+            next_boot_unknown: None,
+            running: Some(vec!["smt=1".into()]),
+            running_unknown: None,
+            mkconfig: Some(diff(true, &["smt=0"], &[])),
+            reboot: Some(diff(true, &[], &["smt=1"])),
+        };
+        assert_eq!(
+            pending_text(&pending),
+            "\nNext boot and running Xen
+  grub.cfg     /boot/grub/grub.cfg
+  entry        Xen
+  chosen by    saved_entry
+  next boot    (none)
+  running      smt=1
+  mkconfig     pending: grub.cfg differs from the configuration (regenerating it adds smt=0): run `xenadm boot mkconfig`
+  reboot       pending: the next boot removes smt=1
+"
+        );
+        let unknown = BootPending {
+            next_boot: None,
+            next_boot_unknown: Some("no grub.cfg".into()),
+            running: None,
+            running_unknown: None,
+            mkconfig: None,
+            reboot: Some(diff(true, &[], &[])),
+            ..pending.clone()
+        };
+        let text = pending_text(&unknown);
+        assert!(
+            text.contains("  next boot    unknown: no grub.cfg\n"),
+            "{text}"
+        );
+        assert!(text.contains("  running      unknown: -\n"), "{text}");
+        assert!(
+            text.contains("  mkconfig     unknown (see above)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  reboot       pending: the next boot changes the order of the options\n"
+            ),
+            "{text}"
+        );
+        let agreed = BootPending {
+            mkconfig: Some(diff(false, &[], &[])),
+            reboot: Some(diff(false, &[], &[])),
+            ..pending
+        };
+        let text = pending_text(&agreed);
+        assert!(text.contains("  mkconfig     no: grub.cfg matches the configuration\n"));
+        assert!(
+            text.contains("  reboot       no: the next boot gives Xen the options it runs with\n")
+        );
     }
 }

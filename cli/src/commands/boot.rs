@@ -208,7 +208,7 @@ fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
     } else {
         notes(&config, out);
         let mut text = grub_cfg::render::show_text(&report);
-        text.push_str(&pending::text(&pending));
+        text.push_str(&grub_cfg::render::pending_text(&pending));
         out.print(&text)?;
     }
     Ok(0)
