@@ -335,11 +335,11 @@ fn entries(root: &Path, args: &EntriesArgs, out: &Output) -> Result<u8, CliError
     let env = GrubEnv::for_root(root).ok();
     let default = menu.booted_default(env.as_ref());
     if out.json {
-        let list: Vec<&grub_cfg::MenuEntry> = menu
-            .entries()
-            .into_iter()
-            .filter(|e| args.all || e.is_xen())
-            .collect();
+        let list = if args.all {
+            menu.entries()
+        } else {
+            menu.xen_entries()
+        };
         out.print_json(&json::EntriesJson {
             path: &path,
             default: default.as_ref().map(|(spec, _)| spec.as_str()),
