@@ -3,6 +3,8 @@
 //! pairs with fake hosts: golden bytes both ways, every rollback branch, either end cut off at
 //! every step, hostile headers, the GO message left unread by an exact-reading restore, and
 //! cancellation.
+// Length note: about 800 lines of one protocol's tests sharing the fake hosts, scripted peers
+// and socket-pair plumbing at the top; split by direction they would repeat that set-up.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
