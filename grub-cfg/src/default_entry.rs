@@ -100,18 +100,7 @@ pub fn set_default_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::default_grub::DefaultGrub;
-
-    fn config(text: &str) -> BootConfig {
-        let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub")).unwrap();
-        BootConfig::from_files(vec![file], None).unwrap()
-    }
-
-    fn env_with(text: &str) -> GrubEnv {
-        let mut block = format!("# GRUB Environment Block\n{text}").into_bytes();
-        block.resize(crate::GRUBENV_SIZE, b'#');
-        GrubEnv::parse(&block, Path::new("/boot/grub/grubenv")).unwrap()
-    }
+    use crate::fixtures::{config, env_with};
 
     #[test]
     fn test_saved_drops_next_and_prev_and_warns_unless_saved() {

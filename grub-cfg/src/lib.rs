@@ -61,6 +61,8 @@ mod default_entry;
 mod default_grub;
 mod error;
 mod eval;
+#[cfg(test)]
+mod fixtures;
 mod grubenv;
 mod menu;
 mod mkconfig;

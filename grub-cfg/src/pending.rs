@@ -235,7 +235,7 @@ fn diff(older: &[String], newer: &[String]) -> OptionDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DefaultGrub;
+    use crate::fixtures::config;
 
     /// A Debian grub.cfg as 00_header and 20_linux_xen write it (shortened).
     fn menu(xen_line: &str) -> Menu {
@@ -246,11 +246,6 @@ menuentry 'Debian GNU/Linux, with Xen hypervisor' --class xen {{\n\tmultiboot2 /
 submenu 'Advanced' {{\n\tmenuentry 'Xen (recovery mode)' --class xen {{\n\t\tmultiboot2 /boot/xen.gz placeholder console=com1  ${{xen_rm_opts}}\n\t\tmodule2 /boot/vmlinuz placeholder single\n\t}}\n}}\n"
         );
         Menu::parse(cfg.as_bytes(), Path::new("/boot/grub/grub.cfg")).unwrap()
-    }
-
-    fn config(text: &str) -> BootConfig {
-        let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub")).unwrap();
-        BootConfig::from_files(vec![file], None).unwrap()
     }
 
     const CONF: &str = "GRUB_CMDLINE_XEN=\"console=com1 dom0_mem=1G\"\n";

@@ -383,15 +383,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::config::{BootConfig, SetOptions};
-    use crate::default_grub::DefaultGrub;
+    use crate::config::SetOptions;
+    use crate::fixtures::config;
     use crate::grubenv::GrubEnv;
     use crate::xen::XenOptionTable;
-
-    fn config(text: &str) -> BootConfig {
-        let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub")).unwrap();
-        BootConfig::from_files(vec![file], None).unwrap()
-    }
 
     fn menu() -> Menu {
         let text = "set default=\"${saved_entry}\"\nmenuentry 'Linux' --id linux {\n  linux /vmlinuz ro\n}\nmenuentry 'Xen' --id xen {\n  multiboot2 /xen.gz dom0_mem=1G\n  module2 /vmlinuz placeholder root=/dev/xvda ro\n}\n";

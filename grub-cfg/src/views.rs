@@ -256,18 +256,7 @@ impl BootStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::default_grub::DefaultGrub;
-
-    fn config(text: &str) -> BootConfig {
-        let file = DefaultGrub::parse(text.as_bytes(), Path::new("/etc/default/grub")).unwrap();
-        BootConfig::from_files(vec![file], None).unwrap()
-    }
-
-    fn env_with(text: &str) -> GrubEnv {
-        let mut block = format!("# GRUB Environment Block\n{text}").into_bytes();
-        block.resize(crate::GRUBENV_SIZE, b'#');
-        GrubEnv::parse(&block, Path::new("/boot/grub/grubenv")).unwrap()
-    }
+    use crate::fixtures::{config, env_with};
 
     fn menu(default: &str) -> Menu {
         let text = format!(
