@@ -66,10 +66,25 @@ fn test_xenadm_net_in_a_namespace_with_real_vifs() {
     std::thread::sleep(Duration::from_millis(300));
 
     let xenadm = env!("CARGO_BIN_EXE_xenadm");
-    let json_out = run(&["ip", "netns", "exec", h, xenadm, "--json", "net"]);
-    let text_out = run(&["ip", "netns", "exec", h, xenadm, "net"]);
-    let links: serde_json::Value =
-        serde_json::from_slice(&run(&["ip", "-n", h, "-j", "-s", "link"]).stdout).unwrap();
+    // The kernel may still send a packet of its own (an ARP probe of the neighbour entry the
+    // UDP burst made) while the two tools read: compare only readings taken while the counters
+    // stood still (the same `ip -s link` before and after xenadm's), retrying a few times.
+    let ip_links = || -> serde_json::Value {
+        serde_json::from_slice(&run(&["ip", "-n", h, "-j", "-s", "link"]).stdout).unwrap()
+    };
+    let (json_out, text_out, links) = (0..10)
+        .find_map(|_| {
+            let before = ip_links();
+            let json_out = run(&["ip", "netns", "exec", h, xenadm, "--json", "net"]);
+            let text_out = run(&["ip", "netns", "exec", h, xenadm, "net"]);
+            let after = ip_links();
+            if before == after {
+                return Some((json_out, text_out, after));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            None
+        })
+        .expect("the interfaces' counters never stood still for one reading");
 
     // No Xen here: domids only, and a warning saying why.
     let warning = String::from_utf8_lossy(&json_out.stderr);

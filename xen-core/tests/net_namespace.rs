@@ -152,8 +152,21 @@ fn test_real_namespace_vifs_match_kernel_counters() {
     let lab = Lab::new("net");
     build(&lab);
 
-    let vifs = SysfsNet::at(&lab.sysfs).vifs().unwrap();
-    let links = ip_stats(&lab);
+    // The kernel may still send a packet of its own (an ARP probe of the neighbour entry the
+    // traffic made) between the two readings: compare only readings taken while the counters
+    // stood still (the same `ip -s link` before and after ours), retrying a few times.
+    let (vifs, links) = (0..10)
+        .find_map(|_| {
+            let before = ip_stats(&lab);
+            let vifs = SysfsNet::at(&lab.sysfs).vifs().unwrap();
+            let after = ip_stats(&lab);
+            if before == after {
+                return Some((vifs, after));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            None
+        })
+        .expect("the interfaces' counters never stood still for one reading");
 
     let names: Vec<&str> = vifs.iter().map(|v| v.interface.as_str()).collect();
     assert_eq!(names, ["vif5.0", "vif5.1-emu", "vif7.0"]);
