@@ -221,6 +221,38 @@ pub enum SparseImgError {
 }
 
 impl SparseImgError {
+    /// What the administrator can do about this error, as a tool embedding the crate may show
+    /// it (the `xenadm` CLI prints it as `hint:`). `None` where the fix is in the tool's own
+    /// hands (which option to give, which of its commands to run): the tool words that itself.
+    pub fn fix(&self) -> Option<&'static str> {
+        Some(match self {
+            SparseImgError::NotFound { .. } => {
+                "check the path: is the name spelled right, and is the file on this host?"
+            }
+            SparseImgError::PermissionDenied { .. } => {
+                "run as root; an immutable file (`lsattr`) must first be made writable with `chattr -i`"
+            }
+            SparseImgError::ReadOnlyFilesystem { .. } => {
+                "remount the filesystem read-write (`mount -o remount,rw MOUNTPOINT`), or copy the image to a writable one"
+            }
+            SparseImgError::ForeignFormat { format, .. } => format.resize_advice(),
+            SparseImgError::InvalidSize { .. } => {
+                "sizes are bytes, K/M/G/T (binary, as dd and qemu-img read them) or KB/MB/GB/TB (decimal), e.g. 20G or 16000M"
+            }
+            SparseImgError::SizeOverflow { .. } => "give a smaller size",
+            SparseImgError::TooLargeForFilesystem { .. } => {
+                "ext4 with 4 KiB blocks allows 16 TiB per file: use XFS, or give the guest a second disk"
+            }
+            SparseImgError::PendingGrow { .. } => {
+                "an earlier growth was killed part-way; run it again as it was first given to finish it (its journal, .IMAGE.xenadm-grow, says how far), then grow further"
+            }
+            SparseImgError::Allocate { .. } => {
+                "check the filesystem (`dmesg`) and its free space, then run the same command again"
+            }
+            _ => return None,
+        })
+    }
+
     /// An I/O error on `path`, mapped to the typed variants where one fits (missing file,
     /// permission, read-only filesystem, folder).
     pub(crate) fn from_io(path: &std::path::Path, action: &'static str, source: io::Error) -> Self {
@@ -334,4 +366,28 @@ pub enum SizeProblem {
     /// More than 2^64 - 1 bytes.
     #[error("larger than 2^64 - 1 bytes")]
     Overflow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_fix_is_the_crates_own_advice() {
+        let path = PathBuf::from("x.img");
+        let missing = SparseImgError::NotFound { path: path.clone() };
+        assert!(missing.fix().unwrap().starts_with("check the path"));
+        let qcow2 = SparseImgError::ForeignFormat {
+            path: path.clone(),
+            format: ImageFormat::Qcow2,
+        };
+        assert_eq!(qcow2.fix(), Some(ImageFormat::Qcow2.resize_advice()));
+        // Which size to give is the embedding tool's to word (its options).
+        let smaller = SparseImgError::NotLarger {
+            path,
+            current_bytes: 2,
+            target_bytes: 1,
+        };
+        assert_eq!(smaller.fix(), None);
+    }
 }

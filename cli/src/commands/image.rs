@@ -358,49 +358,27 @@ pub fn status_section() -> Section {
     }
 }
 
-/// What the administrator can do about an error.
+/// What the administrator can do about an error: the fixes that name xenadm's own commands
+/// and options here, the rest from [`SparseImgError::fix`].
 pub fn hint(err: &SparseImgError) -> Option<&'static str> {
     Some(match err {
-        SparseImgError::NotFound { .. } => {
-            "check the path: is the name spelled right, and is the file on this host?"
-        }
-        SparseImgError::PermissionDenied { .. } => {
-            "run as root; an immutable file (`lsattr`) must first be made writable with `chattr -i`"
-        }
         SparseImgError::NotAFile { .. } => {
             "give an image file; to grow an LVM volume use `lvextend`, to see a folder's images use `xenadm image usage FOLDER`"
         }
-        SparseImgError::ReadOnlyFilesystem { .. } => {
-            "remount the filesystem read-write (`mount -o remount,rw MOUNTPOINT`), or copy the image to a writable one"
-        }
-        SparseImgError::ForeignFormat { format, .. } => format.resize_advice(),
-        SparseImgError::InvalidSize { .. } => {
-            "sizes are bytes, K/M/G/T (binary, as dd and qemu-img read them) or KB/MB/GB/TB (decimal), e.g. 20G or 16000M"
-        }
-        SparseImgError::SizeOverflow { .. } => "give a smaller size",
         SparseImgError::NotLarger { .. } => {
             "give a size larger than the current one with --to, or an increment with --by (e.g. --by 10G); to shrink, shrink the guest's filesystem and copy it to a new, smaller image"
         }
         SparseImgError::NoSpace { .. } => {
             "free space on that filesystem, or grow sparse with --sparse (space is then taken only as the guest writes: watch `xenadm image usage`)"
         }
-        SparseImgError::TooLargeForFilesystem { .. } => {
-            "ext4 with 4 KiB blocks allows 16 TiB per file: use XFS, or give the guest a second disk"
-        }
         SparseImgError::Busy { .. } => "wait for the other `xenadm image grow` to finish",
-        SparseImgError::PendingGrow { .. } => {
-            "an earlier growth was killed part-way; run it again as it was first given to finish it (its journal, .IMAGE.xenadm-grow, says how far), then grow further"
-        }
         SparseImgError::BadJournal { .. } => {
             "make sure no `xenadm image grow` of this image is running, then remove that file and run the command again"
-        }
-        SparseImgError::Allocate { .. } => {
-            "check the filesystem (`dmesg`) and its free space, then run the same command again"
         }
         SparseImgError::Loop { .. } => {
             "the image itself has grown; run as root, list the devices with `xenadm image loops IMAGE` and retry with `losetup -c DEVICE`"
         }
-        _ => return None,
+        _ => return err.fix(),
     })
 }
 
