@@ -191,6 +191,49 @@ pub enum GrubCfgError {
     },
 }
 
+impl GrubCfgError {
+    /// What the administrator can do about this error, as a tool embedding the crate may show
+    /// it (the `xenadm` CLI prints it as `hint:`). `None` where the fix is in the tool's own
+    /// hands (which of its commands or options to use, e.g. for a missing or binary file or
+    /// grub.cfg): the tool words that itself.
+    pub fn fix(&self) -> Option<&'static str> {
+        Some(match self {
+            GrubCfgError::Parse { problem, path, .. }
+                if *problem != ParseProblem::Binary && !path.ends_with("grub.cfg") =>
+            {
+                "fix the shell syntax at that line (grub-mkconfig would fail on it too); `sh -n FILE` checks a file"
+            }
+            GrubCfgError::Opaque { .. } => {
+                "the value is computed by shell code xenadm does not run: edit that line by hand, or put the Xen options in a plain GRUB_CMDLINE_XEN=\"...\" line"
+            }
+            GrubCfgError::NotEditable { .. } => {
+                "edit that line by hand; xenadm only edits plain, unconditional assignments whose options are written out"
+            }
+            GrubCfgError::BadXenVersion { .. } => "give a Xen release such as 4.17 or 4.22",
+            GrubCfgError::Changed { .. } => {
+                "another program changed the file meanwhile: run the command again"
+            }
+            GrubCfgError::Write { .. } => {
+                "check that the file system is writable (is /boot mounted read-only? `mount -o remount,rw /boot`)"
+            }
+            GrubCfgError::EditVerification { .. } => {
+                "xenadm refused its own edit; please report this with the file, and edit by hand meanwhile"
+            }
+            GrubCfgError::GrubEnv { .. } => {
+                "recreate the block with `grub-editenv FILE create` (it must be exactly 1024 bytes), then set the default again"
+            }
+            GrubCfgError::NoMkconfig { .. } => {
+                "install GRUB's tools: grub-common (Debian, Ubuntu), grub2-tools (Fedora), grub2 (SUSE)"
+            }
+            GrubCfgError::Program { .. } => {
+                "see its message above; the previous grub.cfg is still in place"
+            }
+            GrubCfgError::NotARegularFile { .. } => "give a file, not a folder",
+            _ => return None,
+        })
+    }
+}
+
 /// What is wrong at a parse error's location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -282,4 +325,33 @@ pub enum GrubEnvProblem {
         /// Bytes the content would need.
         needed: usize,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_error(path: &str, problem: ParseProblem) -> GrubCfgError {
+        GrubCfgError::Parse {
+            path: PathBuf::from(path),
+            line: 1,
+            column: 1,
+            problem,
+        }
+    }
+
+    #[test]
+    fn test_fix_is_the_crates_own_advice() {
+        let shell = parse_error("/etc/default/grub", ParseProblem::ContinuationAtEof);
+        assert!(shell.fix().unwrap().contains("`sh -n FILE`"));
+        // A binary file or a broken grub.cfg: which file or command to use is the tool's.
+        let binary = parse_error("/etc/default/grub", ParseProblem::Binary);
+        assert_eq!(binary.fix(), None);
+        let menu = parse_error("/boot/grub/grub.cfg", ParseProblem::ContinuationAtEof);
+        assert_eq!(menu.fix(), None);
+        let folder = GrubCfgError::NotARegularFile {
+            path: PathBuf::from("/boot"),
+        };
+        assert_eq!(folder.fix(), Some("give a file, not a folder"));
+    }
 }

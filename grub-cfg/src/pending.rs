@@ -86,11 +86,32 @@ pub struct BootPending {
 
 impl BootPending {
     /// Compares the configuration of the system at `root` (its grub.cfg and grubenv) with the
-    /// running hypervisor's command line (`Err`: why it is not known, e.g. not a dom0).
-    pub fn compare(config: &BootConfig, root: &Path, running: Result<&str, String>) -> BootPending {
+    /// running hypervisor's command line. `running` reads that line (e.g. xen-core's
+    /// `host::running_commandline`; `Err`: why it is not known, e.g. not a dom0), and is asked
+    /// only when `root` is this running system (`/`): the hypervisor running is not that of a
+    /// system mounted elsewhere (`--root`, a rescue mount or a chroot).
+    pub fn compare(
+        config: &BootConfig,
+        root: &Path,
+        running: impl FnOnce() -> Result<String, String>,
+    ) -> BootPending {
+        let this_system = root.canonicalize().is_ok_and(|r| r == Path::new("/"));
+        let running = if this_system {
+            running()
+        } else {
+            Err(format!(
+                "--root {}: not the running system, so not its hypervisor",
+                root.display()
+            ))
+        };
         let menu = Menu::read(&grub_cfg_path(root)).map_err(|e| e.to_string());
         let env = GrubEnv::for_root(root).ok();
-        BootPending::from_parts(config, menu.as_ref(), env.as_ref(), running)
+        BootPending::from_parts(
+            config,
+            menu.as_ref(),
+            env.as_ref(),
+            running.as_deref().map_err(Clone::clone),
+        )
     }
 
     /// [`BootPending::compare`] with the menu and grubenv already read.
@@ -417,5 +438,24 @@ submenu 'Advanced' {{\n\tmenuentry 'Xen (recovery mode)' --class xen {{\n\t\tmul
             "{}",
             next.selected_by
         );
+    }
+
+    #[test]
+    fn test_the_running_line_is_asked_for_only_on_the_running_system() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = BootPending::compare(&config(CONF), dir.path(), || {
+            panic!("asked for the running hypervisor of another root")
+        });
+        assert_eq!(
+            p.running_unknown,
+            Some(format!(
+                "--root {}: not the running system, so not its hypervisor",
+                dir.path().display()
+            ))
+        );
+        let p = BootPending::compare(&config(CONF), Path::new("/"), || {
+            Err("not a dom0".to_string())
+        });
+        assert_eq!(p.running_unknown.as_deref(), Some("not a dom0"));
     }
 }

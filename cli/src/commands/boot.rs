@@ -2,14 +2,13 @@
 //! validated, edited safely), grub.cfg regeneration and entries, and the saved default.
 
 mod json;
-mod pending;
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, Menu, Mkconfig,
-    SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
+    BootConfig, BootPending, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, Menu,
+    Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
 };
 use serde::Serialize;
 
@@ -199,7 +198,10 @@ fn show(root: &Path, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let (version, _) = table(root, None);
     let report = config.show(version);
-    let pending = pending::compare(&config, root);
+    // The running hypervisor's command line, read through xen-core (only for `/`).
+    let pending = BootPending::compare(&config, root, || {
+        xen_core::host::running_commandline().map_err(|e| xen_core::ErrorChain(&e).to_string())
+    });
     if out.json {
         out.print_json(&ShowJson {
             report: &report,
@@ -415,7 +417,8 @@ fn status_section_for(root: &Path) -> Section {
     }
 }
 
-/// What the administrator can do about an error.
+/// What the administrator can do about an error: the fixes that name xenadm's own commands
+/// and options here, the rest from [`GrubCfgError::fix`].
 pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
     match err {
         GrubCfgError::NotFound { path } if path.ends_with("grub.cfg") => Some(
@@ -433,15 +436,6 @@ pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
         GrubCfgError::Parse { path, .. } if path.ends_with("grub.cfg") => {
             Some("regenerate grub.cfg with `xenadm boot mkconfig`")
         }
-        GrubCfgError::Parse { .. } => Some(
-            "fix the shell syntax at that line (grub-mkconfig would fail on it too); `sh -n FILE` checks a file",
-        ),
-        GrubCfgError::Opaque { .. } => Some(
-            "the value is computed by shell code xenadm does not run: edit that line by hand, or put the Xen options in a plain GRUB_CMDLINE_XEN=\"...\" line",
-        ),
-        GrubCfgError::NotEditable { .. } => Some(
-            "edit that line by hand; xenadm only edits plain, unconditional assignments whose options are written out",
-        ),
         GrubCfgError::InvalidOption { .. } => Some(
             "check the name and value (`xenadm boot check` lists the problems); --force sets it anyway",
         ),
@@ -451,33 +445,13 @@ pub fn hint(err: &GrubCfgError) -> Option<&'static str> {
         GrubCfgError::Overridden { .. } => Some(
             "remove it where it is set (`xenadm boot unset NAME` removes it from every entry), then run the command again",
         ),
-        GrubCfgError::BadXenVersion { .. } => Some("give a Xen release such as 4.17 or 4.22"),
-        GrubCfgError::Changed { .. } => {
-            Some("another program changed the file meanwhile: run the command again")
-        }
-        GrubCfgError::Write { .. } => Some(
-            "check that the file system is writable (is /boot mounted read-only? `mount -o remount,rw /boot`)",
-        ),
-        GrubCfgError::EditVerification { .. } => Some(
-            "xenadm refused its own edit; please report this with the file, and edit by hand meanwhile",
-        ),
-        GrubCfgError::GrubEnv { .. } => Some(
-            "recreate the block with `grub-editenv FILE create` (it must be exactly 1024 bytes), then set the default again",
-        ),
-        GrubCfgError::NoMkconfig { .. } => Some(
-            "install GRUB's tools: grub-common (Debian, Ubuntu), grub2-tools (Fedora), grub2 (SUSE)",
-        ),
         GrubCfgError::Spawn { .. } => {
             Some("check that grub-mkconfig (and chroot, with --root) can run")
-        }
-        GrubCfgError::Program { .. } => {
-            Some("see its message above; the previous grub.cfg is still in place")
         }
         GrubCfgError::UnknownEntry { .. } | GrubCfgError::AmbiguousEntry { .. } => Some(
             "list the entries with `xenadm boot entries --all`; give a title path `A>B>C` or a number path `1>2`",
         ),
-        GrubCfgError::NotARegularFile { .. } => Some("give a file, not a folder"),
-        _ => None,
+        _ => err.fix(),
     }
 }
 
