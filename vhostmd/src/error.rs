@@ -462,6 +462,53 @@ fn failed_text(code: Option<i32>, signal: Option<i32>) -> String {
 }
 
 impl VhostmdError {
+    /// What the administrator can do about this error, as a tool embedding the crate may show
+    /// it (the `xenadm` CLI and the drop-in tools print it as `hint:`). `None` where the fix
+    /// is in the tool's own hands (which of its options or commands to use): the tool words
+    /// that itself.
+    pub fn fix(&self) -> Option<&'static str> {
+        let VhostmdError::Config { problem, .. } = self else {
+            return match self {
+                VhostmdError::DiskUnstable { .. } => Some(
+                    "the writer crashed mid-update or is still in its first update: check that vhostmd runs",
+                ),
+                VhostmdError::Disk { .. } => {
+                    Some("the file is not a metrics disk, or it is corrupt")
+                }
+                VhostmdError::Read { .. } => {
+                    Some("check the path and that you may read it (root for devices)")
+                }
+                _ => None,
+            };
+        };
+        Some(match problem {
+            ConfigProblem::Xml(XmlProblem::BadReference | XmlProblem::LtInAttribute) => {
+                "write `&` in actions as `&amp;` and `<` as `&lt;`"
+            }
+            ConfigProblem::Xml(XmlProblem::NoRoot) => {
+                "the file holds no configuration (is it empty?); start from /etc/vhostmd/vhostmd.conf as installed, or vhostmd's contrib/vhostmd.conf"
+            }
+            ConfigProblem::Xml(_) => {
+                "fix the XML at that line and column; `xmllint --noout FILE` shows the same"
+            }
+            ConfigProblem::NoDoctype => {
+                "put `<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">` before <vhostmd>, with vhostmd.dtd next to the file"
+            }
+            ConfigProblem::DtdMissing { .. } => {
+                "copy vhostmd.dtd next to the configuration (the package installs it in /etc/vhostmd/), or fix the DOCTYPE's file name"
+            }
+            ConfigProblem::SizeOutOfRange { .. } | ConfigProblem::BadUnit { .. } => {
+                "give the disk size as e.g. <size unit=\"k\">256</size> (1 KiB .. 256 MiB)"
+            }
+            ConfigProblem::UnknownBuiltin { .. } => {
+                "`@builtin` works for the standard metric names; see the vhostmd crate README"
+            }
+            _ => {
+                "compare with the element order of vhostmd.dtd (globals: disk, virtio*, update_period, path, transport+)"
+            }
+        })
+    }
+
     /// For `map_err`: an I/O error reading `path` as a [`VhostmdError::Read`].
     pub(crate) fn reading(path: &Path) -> impl Fn(io::Error) -> VhostmdError + Copy + '_ {
         move |source| VhostmdError::Read {
@@ -484,5 +531,35 @@ impl VhostmdError {
             what: what.into(),
             source: source.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_fix_is_the_crates_own_advice() {
+        let config = |problem| VhostmdError::Config {
+            path: PathBuf::from("vhostmd.conf"),
+            line: 1,
+            column: 1,
+            offset: 0,
+            problem,
+        };
+        let xml = config(ConfigProblem::Xml(XmlProblem::NoRoot));
+        assert!(xml.fix().unwrap().contains("no configuration"));
+        assert!(
+            config(ConfigProblem::NoDoctype)
+                .fix()
+                .unwrap()
+                .contains("DOCTYPE")
+        );
+        // Where to find the disk is the tool's to word (its options).
+        let no_disk = VhostmdError::NoMetricsDisk {
+            root: PathBuf::from("/sys/block"),
+            devices: 0,
+        };
+        assert_eq!(no_disk.fix(), None);
     }
 }

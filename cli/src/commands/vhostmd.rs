@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use vhostmd::report::{CheckReport, DumpReport, GetReport, read_metrics_disk};
-use vhostmd::{Config, ConfigProblem, VhostmdError, XmlProblem};
+use vhostmd::{Config, VhostmdError};
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -106,59 +106,16 @@ fn get(
     Ok(0)
 }
 
-/// What the administrator can do about an error.
+/// What the administrator can do about an error: the fixes that name this command's options
+/// and commands here, the rest from [`VhostmdError::fix`].
 pub fn hint(err: &VhostmdError) -> Option<&'static str> {
     match err {
-        VhostmdError::Config {
-            problem: ConfigProblem::Xml(XmlProblem::BadReference | XmlProblem::LtInAttribute),
-            ..
-        } => Some("write `&` in actions as `&amp;` and `<` as `&lt;`"),
-        VhostmdError::Config {
-            problem: ConfigProblem::Xml(XmlProblem::NoRoot),
-            ..
-        } => Some(
-            "the file holds no configuration (is it empty?); start from /etc/vhostmd/vhostmd.conf as installed, or vhostmd's contrib/vhostmd.conf",
-        ),
-        VhostmdError::Config {
-            problem: ConfigProblem::Xml(_),
-            ..
-        } => Some("fix the XML at that line and column; `xmllint --noout FILE` shows the same"),
-        VhostmdError::Config {
-            problem: ConfigProblem::NoDoctype,
-            ..
-        } => Some(
-            "put `<!DOCTYPE vhostmd SYSTEM \"vhostmd.dtd\">` before <vhostmd>, with vhostmd.dtd next to the file",
-        ),
-        VhostmdError::Config {
-            problem: ConfigProblem::DtdMissing { .. },
-            ..
-        } => Some(
-            "copy vhostmd.dtd next to the configuration (the package installs it in /etc/vhostmd/), or fix the DOCTYPE's file name",
-        ),
-        VhostmdError::Config {
-            problem: ConfigProblem::SizeOutOfRange { .. } | ConfigProblem::BadUnit { .. },
-            ..
-        } => Some("give the disk size as e.g. <size unit=\"k\">256</size> (1 KiB .. 256 MiB)"),
-        VhostmdError::Config {
-            problem: ConfigProblem::UnknownBuiltin { .. },
-            ..
-        } => Some("`@builtin` works for the standard metric names; see the vhostmd crate README"),
-        VhostmdError::Config { .. } => Some(
-            "compare with the element order of vhostmd.dtd (globals: disk, virtio*, update_period, path, transport+)",
-        ),
         VhostmdError::NoMetricsDisk { .. } => Some(
             "attach the disk read-only (xl block-attach DOM 'format=raw, vdev=xvdb, access=ro, target=/dev/shm/vhostmd0'), or give --disk PATH",
         ),
-        VhostmdError::DiskUnstable { .. } => Some(
-            "the writer crashed mid-update or is still in its first update: check that vhostmd runs",
-        ),
-        VhostmdError::Disk { .. } => Some("the file is not a metrics disk, or it is corrupt"),
-        VhostmdError::Read { .. } => {
-            Some("check the path and that you may read it (root for devices)")
-        }
         VhostmdError::MetricNotFound { .. } => {
             Some("list the metrics with `xenadm vhostmd dump`; VM metrics need --vm-uuid")
         }
-        _ => None,
+        _ => err.fix(),
     }
 }
