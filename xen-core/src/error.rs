@@ -204,6 +204,31 @@ pub enum XenError {
     },
 }
 
+impl XenError {
+    /// What the administrator can do about this error, as a tool embedding the crate may show
+    /// it (the `xenadm` CLI prints it as `hint:`). `None` where the fix is in the tool's own
+    /// hands (which of its commands or options to use, how it is run): the tool words that
+    /// itself.
+    pub fn fix(&self) -> Option<&'static str> {
+        Some(match self {
+            XenError::Libxl { .. } | XenError::Xenstore { .. } => {
+                "check that xenstored runs and that the Xen tools match the running hypervisor (`xl info` should work)"
+            }
+            XenError::Vcpu { .. } => {
+                "the domain may have been destroyed meanwhile; run the command again"
+            }
+            XenError::HostFile { .. } => "check that the file exists and is readable",
+            XenError::HostFileFormat { .. } => {
+                "the file is not in the format the kernel or Xen tools write"
+            }
+            XenError::StreamWrite { .. } => {
+                "the reader on the other end went away (for relay: check the receiving `xl migrate-receive`)"
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// An error and its causes on one line, joined by `: ` (`{}`), as a log line or a metric
 /// label shows them; the workspace's one chain printer (the `xenadm` CLI uses it too).
 ///
@@ -228,4 +253,26 @@ pub fn causes<'a>(
     err: &'a (dyn Error + 'static),
 ) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
     std::iter::successors(err.source(), |&cause| cause.source())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_fix_is_the_crates_own_advice() {
+        let unreadable = XenError::HostFile {
+            path: PathBuf::from("/sys/class/net/vif1.0/statistics/rx_bytes"),
+            source: io::Error::other("gone"),
+        };
+        assert_eq!(
+            unreadable.fix(),
+            Some("check that the file exists and is readable")
+        );
+        // Which command lists the domains is the tool's to word.
+        let missing = XenError::NoSuchDomain {
+            query: "web1".to_string(),
+        };
+        assert_eq!(missing.fix(), None);
+    }
 }

@@ -39,7 +39,8 @@ pub fn print_bytes(bytes: &[u8]) -> Result<(), CliError> {
     Ok(())
 }
 
-/// What the administrator can do about a xen-core error.
+/// What the administrator can do about a xen-core error: the fixes that name xenadm's own
+/// commands and options here, the rest from [`XenError::fix`].
 pub fn hint(err: &XenError) -> Option<&'static str> {
     match err {
         // [ffi variants]
@@ -50,20 +51,10 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
             "list, info and top read the Xen host: run them in dom0 of a host booted with Xen; `xenadm status` says what this host is",
         ),
         XenError::PermissionDenied { .. } => Some("run xenadm as root in dom0 (e.g. with sudo)"),
-        XenError::Libxl { .. } | XenError::Xenstore { .. } => Some(
-            "check that xenstored runs and that the Xen tools match the running hypervisor (`xl info` should work)",
-        ),
         // [/ffi variants]
         XenError::Call { .. } | XenError::Libxc { .. } => Some(
             "run xenadm as root in a Xen dom0 with the Xen tools installed (Debian: xen-utils); `xenadm status` says whether this host is a dom0",
         ),
-        XenError::Vcpu { .. } => {
-            Some("the domain may have been destroyed meanwhile; run the command again")
-        }
-        XenError::HostFile { .. } => Some("check that the file exists and is readable"),
-        XenError::HostFileFormat { .. } => {
-            Some("the file is not in the format the kernel or Xen tools write")
-        }
         XenError::Capture { .. } => Some(
             "--replay takes the unedited output of the same command: `xl list`, `xl info` or `xentop -b` (with -r when the capture used it; for `top --replay`, -d with the interval it was taken at, when it is not one of 0.5, 1, 2, 3, 5, 10, 15, 30 or 60 s)",
         ),
@@ -77,9 +68,6 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
         XenError::StreamRead { .. } => {
             Some("check the path and that it is a file from `xl save` (or `-` for stdin)")
         }
-        XenError::StreamWrite { .. } => Some(
-            "the reader on the other end went away (for relay: check the receiving `xl migrate-receive`)",
-        ),
-        _ => None,
+        _ => err.fix(),
     }
 }
