@@ -96,14 +96,12 @@ impl CliError {
     }
 }
 
+/// The fixes that name `xenadm cpuid`'s commands here, the rest from [`CpuidMaskError::fix`].
 fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
     match err {
         CpuidMaskError::Read { .. } => Some(
             "check the path; make a dump on each host with `xenadm cpuid dump -1 > HOST.txt` (or `cpuid -1r > HOST.txt`)",
         ),
-        CpuidMaskError::NotARegularFile { .. } => {
-            Some("give one dump file per host, not a folder (e.g. dumps/*.txt)")
-        }
         CpuidMaskError::TooLarge { .. } => Some(
             "this is not a CPUID dump; make one on that host with `xenadm cpuid dump -1 > HOST.txt`",
         ),
@@ -113,7 +111,7 @@ fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
         CpuidMaskError::PinToCpu { .. } => {
             Some("use `xenadm cpuid dump -1` to read only the current CPU")
         }
-        _ => None,
+        _ => err.fix(),
     }
 }
 

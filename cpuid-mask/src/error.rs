@@ -81,6 +81,21 @@ pub enum CpuidMaskError {
     Unsupported,
 }
 
+impl CpuidMaskError {
+    /// What the administrator can do about this error, as a tool embedding the crate may show
+    /// it (the `xenadm` CLI prints it as `hint:`). `None` where the fix is in the tool's own
+    /// hands (how it makes a dump, which of its commands reads one CPU): the tool words that
+    /// itself.
+    pub fn fix(&self) -> Option<&'static str> {
+        match self {
+            CpuidMaskError::NotARegularFile { .. } => {
+                Some("give one dump file per host, not a folder (e.g. dumps/*.txt)")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What is wrong at a parse error's location.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -138,4 +153,17 @@ pub enum ParseProblem {
     /// A `CPU n:` header whose number is not a decimal number.
     #[error("bad CPU number in header: expected `CPU n:`")]
     BadCpuNumber,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_fix_is_the_crates_own_advice() {
+        let folder = CpuidMaskError::NotARegularFile {
+            path: PathBuf::from("dumps"),
+        };
+        assert!(folder.fix().unwrap().contains("not a folder"));
+    }
 }
