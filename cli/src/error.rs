@@ -26,9 +26,6 @@ pub enum CliError {
     /// A Xen host or migration stream problem.
     #[error(transparent)]
     Xen(#[from] xen_core::XenError),
-    /// The Prometheus exporter could not serve.
-    #[error(transparent)]
-    Exporter(#[from] crate::commands::exporter::ExporterError),
     /// A command that reads a Xen dom0 ran on a machine that is not one.
     #[error("`xenadm {command}` needs a Xen dom0, and this machine is {role} ({evidence})")]
     NotDom0 {
@@ -83,7 +80,6 @@ impl CliError {
             CliError::Boot(e) => crate::commands::boot::hint(e),
             CliError::Vhostmd(e) => crate::commands::vhostmd::hint(e),
             CliError::Xen(e) => crate::commands::host::hint(e),
-            CliError::Exporter(e) => crate::commands::exporter::hint(e),
             CliError::WriteFile { .. } => Some("check that the folder exists and is writable"),
             CliError::NotDom0 { .. } => Some(
                 "run it in dom0 of a host booted with Xen; `--sysfs-root DIR` reads a copy of another host's /sys",

@@ -4,6 +4,7 @@
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::host::DomId;
@@ -188,6 +189,19 @@ pub enum XenError {
     /// A live migration step failed.
     #[error(transparent)]
     Migrate(#[from] crate::migrate::MigrateError),
+    // ---- Prometheus exporter (exporter module) ----
+    /// The exporter could not bind its listening socket.
+    #[error("cannot listen on {addr}")]
+    ExporterListen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The exporter's server stopped with an error.
+    #[error("the exporter stopped serving")]
+    ExporterServe(#[source] io::Error),
     // ---- Online disk resize (vbd module) ----
     /// A domain's QEMU (its QMP socket) could not be asked, or refused.
     #[error("domain {domid}: QEMU at {socket}: {what}")]
@@ -221,6 +235,15 @@ impl XenError {
             XenError::HostFileFormat { .. } => {
                 "the file is not in the format the kernel or Xen tools write"
             }
+            XenError::ExporterListen { source, .. } => match source.kind() {
+                io::ErrorKind::PermissionDenied => {
+                    "ports below 1024 need root; use a port such as 9753"
+                }
+                io::ErrorKind::AddrNotAvailable => {
+                    "the address is not one of this host's; use 127.0.0.1, 0.0.0.0 or one of `ip -br addr`"
+                }
+                _ => return None,
+            },
             XenError::StreamWrite { .. } => {
                 "the reader on the other end went away (for relay: check the receiving `xl migrate-receive`)"
             }

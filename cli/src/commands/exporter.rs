@@ -9,9 +9,9 @@
 //! The server, its limits and the metrics source are [`xen_core::exporter`]'s; this command
 //! parses `--listen`, prints what the source notices on stderr, and serves until killed.
 
-use std::io;
 use std::net::SocketAddr;
 
+use xen_core::XenError;
 use xen_core::exporter::{DEFAULT_LISTEN, Server, ServerConfig, XenSource, parse_listen};
 use xen_core::host::{Host, XenBackend};
 
@@ -28,52 +28,11 @@ pub struct ExporterArgs {
     pub listen: SocketAddr,
 }
 
-/// Why the exporter could not serve.
-#[derive(Debug, thiserror::Error)]
-pub enum ExporterError {
-    /// Binding the listening socket failed.
-    #[error("cannot listen on {addr}")]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// The server stopped with an error.
-    #[error("the exporter stopped serving")]
-    Serve(#[source] io::Error),
-}
-
-/// What the administrator can do about an exporter error.
-pub fn hint(err: &ExporterError) -> Option<&'static str> {
-    match err {
-        ExporterError::Listen { source, .. } => match source.kind() {
-            io::ErrorKind::AddrInUse => Some(
-                "another program serves on this port (see `ss -ltnp`); pick another with --listen",
-            ),
-            io::ErrorKind::PermissionDenied => {
-                Some("ports below 1024 need root; use a port such as 9753")
-            }
-            io::ErrorKind::AddrNotAvailable => Some(
-                "the address is not one of this host's; use 127.0.0.1, 0.0.0.0 or one of `ip -br addr`",
-            ),
-            _ => None,
-        },
-        ExporterError::Serve(_) => None,
-    }
-}
-
 /// Runs `xenadm exporter`.
 pub fn run(args: &ExporterArgs, out: &Output) -> Result<u8, CliError> {
     let mut source = XenSource::new(|| XenBackend::open().map(Host::with_backend));
-    let server = Server::bind(args.listen, ServerConfig::default()).map_err(|source| {
-        ExporterError::Listen {
-            addr: args.listen,
-            source,
-        }
-    })?;
-    let addr = server.local_addr().map_err(ExporterError::Serve)?;
+    let server = Server::bind(args.listen, ServerConfig::default())?;
+    let addr = server.local_addr().map_err(XenError::ExporterServe)?;
     out.print(&format!("xenadm exporter: serving http://{addr}/metrics\n"))?;
     let mut scrape = || {
         let (body, notes) = source.scrape();
@@ -82,7 +41,7 @@ pub fn run(args: &ExporterArgs, out: &Output) -> Result<u8, CliError> {
     };
     // The first sample now: a host without Xen is reported at start (and served as xen_up 0).
     let _ = scrape();
-    server.serve(scrape).map_err(ExporterError::Serve)?;
+    server.serve(scrape)?;
     Ok(0)
 }
 
@@ -95,8 +54,8 @@ mod tests {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = taken.local_addr().unwrap();
         let err = Server::bind(addr, ServerConfig::default()).unwrap_err();
-        let err = ExporterError::Listen { addr, source: err };
-        assert!(hint(&err).unwrap().contains("--listen"));
+        let hint = crate::commands::host::hint(&err).unwrap();
+        assert!(hint.contains("--listen"), "{hint}");
         assert!(err.to_string().contains(&addr.to_string()));
     }
 }

@@ -1,7 +1,7 @@
 //! Shared by the host-view commands (`list`, `info`, `top`): opening the Xen host, reading
 //! saved captures for `--replay`, and hints for Xen errors.
 
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::path::Path;
 
 use xen_core::XenError;
@@ -65,6 +65,9 @@ pub fn hint(err: &XenError) -> Option<&'static str> {
         XenError::Stream(_) => Some(
             "`xenadm stream verify FILE` lists every problem with its byte offset; a save file cut short or copied in text mode fails this way",
         ),
+        XenError::ExporterListen { source, .. } if source.kind() == io::ErrorKind::AddrInUse => {
+            Some("another program serves on this port (see `ss -ltnp`); pick another with --listen")
+        }
         XenError::StreamRead { .. } => {
             Some("check the path and that it is a file from `xl save` (or `-` for stdin)")
         }

@@ -19,6 +19,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::XenError;
 use crate::render::prometheus::CONTENT_TYPE;
 
 use super::http::{self, Method, Refusal, Response};
@@ -88,9 +89,15 @@ type BodyRequest = mpsc::Sender<Arc<Vec<u8>>>;
 
 impl Server {
     /// Binds `addr`.
-    pub fn bind(addr: SocketAddr, config: ServerConfig) -> io::Result<Server> {
+    ///
+    /// # Errors
+    ///
+    /// [`XenError::ExporterListen`] naming the address (in use, not this host's, a port
+    /// below 1024 without root).
+    pub fn bind(addr: SocketAddr, config: ServerConfig) -> Result<Server, XenError> {
         Ok(Server {
-            listener: TcpListener::bind(addr)?,
+            listener: TcpListener::bind(addr)
+                .map_err(|source| XenError::ExporterListen { addr, source })?,
             config,
             stop: Arc::new(AtomicBool::new(false)),
         })
@@ -111,7 +118,15 @@ impl Server {
 
     /// Serves until stopped: connections on their own threads, `source` on this one. Each
     /// call of `source` takes a sample and returns the exposition.
-    pub fn serve(self, mut source: impl FnMut() -> Vec<u8>) -> io::Result<()> {
+    ///
+    /// # Errors
+    ///
+    /// [`XenError::ExporterServe`] when the accepting thread cannot start or panics.
+    pub fn serve(self, source: impl FnMut() -> Vec<u8>) -> Result<(), XenError> {
+        self.serve_io(source).map_err(XenError::ExporterServe)
+    }
+
+    fn serve_io(self, mut source: impl FnMut() -> Vec<u8>) -> io::Result<()> {
         let (requests, bodies) = mpsc::channel::<BodyRequest>();
         let config = Arc::new(self.config);
         let stop = Arc::clone(&self.stop);

@@ -1,6 +1,6 @@
 //! The exporter over real loopback TCP: scrapes, HTTP details, malformed and slow clients.
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,7 +49,7 @@ fn sample_with(name: &str) -> Sample {
 struct Running {
     addr: SocketAddr,
     stop: StopHandle,
-    thread: Option<thread::JoinHandle<io::Result<()>>>,
+    thread: Option<thread::JoinHandle<Result<(), XenError>>>,
     samples_taken: Arc<AtomicUsize>,
 }
 
