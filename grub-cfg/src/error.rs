@@ -116,6 +116,16 @@ pub enum GrubCfgError {
         /// The text given.
         given: String,
     },
+    /// The Xen release given is older than every option table (its options differ).
+    #[error(
+        "xenadm has option tables for Xen 4.17 and 4.22; {major}.{minor} is older than both (its options differ): give 4.17 to check against the oldest"
+    )]
+    ReleaseTooOld {
+        /// Its major number.
+        major: u32,
+        /// Its minor number.
+        minor: u32,
+    },
     /// The file changed on disk between reading and writing: nothing was written.
     #[error("{} changed since it was read; nothing was written", path.display())]
     Changed {

@@ -91,7 +91,7 @@ pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};
 pub use menu::{LoadLine, Menu, MenuEntry, MenuItem};
 pub use mkconfig::{Mkconfig, MkconfigRun};
 pub use pending::{BootPending, NextBoot, OptionDiff};
-pub use table_choice::{TableChoice, choose_table};
+pub use table_choice::{GivenRelease, TableChoice, choose_table};
 pub use views::{BootStatus, DefaultReport, OptionView, ShowReport, forced_errors};
 pub use write::{BACKUP_SUFFIX, WriteOptions, WriteReport};
 pub use xen::{Finding, FindingKind, Severity, XenOption, XenOptionTable, XenParam};

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use grub_cfg::{
-    BootConfig, BootPending, BootStatus, DefaultKind, DefaultReport, GrubCfgError, GrubEnv, Menu,
-    Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable, grub_cfg_path,
+    BootConfig, BootPending, BootStatus, DefaultKind, DefaultReport, GivenRelease, GrubCfgError,
+    GrubEnv, Menu, Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable,
+    grub_cfg_path,
 };
 use serde::Serialize;
 
@@ -68,7 +69,7 @@ pub struct SetArgs {
     pub force: bool,
     /// The Xen release to validate against [default: the installed one, else 4.17].
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub xen_version: Option<GivenVersion>,
+    pub xen_version: Option<GivenRelease>,
     /// Show the change without writing.
     #[arg(long)]
     pub dry_run: bool,
@@ -100,7 +101,7 @@ pub struct UnsetArgs {
 pub struct CheckArgs {
     /// The Xen release whose option table to use [default: the installed one, else 4.17].
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    pub xen_version: Option<GivenVersion>,
+    pub xen_version: Option<GivenRelease>,
 }
 
 /// `xenadm boot mkconfig`
@@ -137,27 +138,9 @@ pub struct DefaultArgs {
     pub no_backup: bool,
 }
 
-/// `--xen-version`: a release xenadm has a table for, or one between two tables (which uses
-/// the older one, said in the output); older than 4.17 is refused rather than checked against
-/// options that release does not have.
-fn parse_version(s: &str) -> Result<GivenVersion, String> {
-    let table: XenOptionTable = s.parse().map_err(|e: GrubCfgError| e.to_string())?;
-    let release =
-        grub_cfg::xen::parse_release(s).ok_or_else(|| format!("{s:?}: expected e.g. 4.17"))?;
-    if release < (4, 17) {
-        return Err(format!(
-            "xenadm has option tables for Xen 4.17 and 4.22; {}.{} is older than both (its options differ): give 4.17 to check against the oldest",
-            release.0, release.1
-        ));
-    }
-    Ok(GivenVersion { table, release })
-}
-
-/// A `--xen-version` and the table used for it.
-#[derive(Debug, Clone, Copy)]
-pub struct GivenVersion {
-    table: XenOptionTable,
-    release: (u32, u32),
+/// `--xen-version`: [`GivenRelease`]'s rules (4.17 or later).
+fn parse_version(s: &str) -> Result<GivenRelease, String> {
+    s.parse().map_err(|e: GrubCfgError| e.to_string())
 }
 
 /// Runs one `xenadm boot` subcommand.
@@ -183,8 +166,8 @@ fn variable(default: bool) -> XenVariable {
 }
 
 /// The option table: given, else the installed Xen's, else 4.17 ([`grub_cfg::choose_table`]).
-fn table(root: &Path, given: Option<GivenVersion>) -> (XenOptionTable, String) {
-    let choice = grub_cfg::choose_table(root, given.map(|g| (g.table, g.release)));
+fn table(root: &Path, given: Option<GivenRelease>) -> (XenOptionTable, String) {
+    let choice = grub_cfg::choose_table(root, given);
     (choice.table, choice.why)
 }
 
@@ -283,7 +266,7 @@ fn unset(root: &Path, args: &UnsetArgs, out: &Output) -> Result<u8, CliError> {
     finish_edit(&edit, args.dry_run, !args.no_backup, out)
 }
 
-fn check(root: &Path, given: Option<GivenVersion>, out: &Output) -> Result<u8, CliError> {
+fn check(root: &Path, given: Option<GivenRelease>, out: &Output) -> Result<u8, CliError> {
     let config = BootConfig::load(root)?;
     let (version, why) = table(root, given);
     let report = config.check(version);
