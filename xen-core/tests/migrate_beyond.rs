@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,14 +14,12 @@ use xen_core::migrate::protocol::{BANNER, encode_header};
 use xen_core::migrate::wire::{CONFIRM, WireEncoder};
 use xen_core::migrate::{
     self, Control, DomainState, DowntimeFrom, Event, FakeHost, MigrateError, ReceiveOptions,
-    Received, SaverEvent, SendOptions, SendResult, Step, Transport,
+    Received, SaverEvent, SendOptions, SendResult, Step,
 };
 
-const NAME: &str = "web1";
+mod common;
 
-fn file_of(stream: UnixStream) -> File {
-    File::from(OwnedFd::from(stream))
-}
+use common::{NAME, file_of, hosts, send_over_streams};
 
 /// One migration from `source` to `target` over socket pairs: the sender's result, the
 /// receiver's, and the sender's progress events.
@@ -49,27 +45,18 @@ fn migrate_between(
         }
     });
     let events = Arc::new(Mutex::new(Vec::new()));
-    let mut backend = source.backend();
-    let prepared = migrate::prepare(&mut backend, options).unwrap();
-    let transport = Transport::from_streams(Box::new(s2r_tx), Box::new(r2s_rx), None, "pair");
     let sink = events.clone();
-    let result = migrate::send_over(
-        &mut backend,
-        &prepared,
+    let result = send_over_streams(
+        source,
         options,
-        transport,
+        (s2r_tx, r2s_rx),
+        None,
         &Control::new(),
         Box::new(move |e| sink.lock().unwrap().push(e.clone())),
     );
     let received = peer.join().unwrap();
     let events = events.lock().unwrap().clone();
     (result, received, events)
-}
-
-fn hosts(pages: u64) -> (FakeHost, FakeHost) {
-    let source = FakeHost::new();
-    source.add_guest(NAME, pages);
-    (source, FakeHost::new())
 }
 
 #[test]
@@ -228,15 +215,11 @@ fn test_an_unconfirmed_wire_format_leaves_the_guest_untouched() {
         s2r_rx.read_to_end(&mut got).unwrap();
         got
     });
-    let options = compressing();
-    let mut backend = source.backend();
-    let prepared = migrate::prepare(&mut backend, &options).unwrap();
-    let transport = Transport::from_streams(Box::new(s2r_tx), Box::new(r2s_rx), None, "pair");
-    let failure = migrate::send_over(
-        &mut backend,
-        &prepared,
-        &options,
-        transport,
+    let failure = send_over_streams(
+        &source,
+        &compressing(),
+        (s2r_tx, r2s_rx),
+        None,
         &Control::new(),
         Box::new(|_| {}),
     )

@@ -11,7 +11,6 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::Shutdown;
-use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,12 +18,14 @@ use std::thread::JoinHandle;
 
 use xen_core::migrate::protocol::{BANNER, GO, READY, REPORT, encode_header};
 use xen_core::migrate::{
-    self, Control, DomainState, ERROR_FAIL, ERROR_GUEST_TIMEDOUT, Event, FakeHost, MigrateError,
-    Placement, ReceiveOptions, Received, SendOptions, SendResult, Summary, Transport,
+    self, Breaker, Control, DomainState, ERROR_FAIL, ERROR_GUEST_TIMEDOUT, Event, FakeHost,
+    MigrateError, Placement, ReceiveOptions, Received, SendOptions, SendResult, Summary,
     read_stream_exactly,
 };
 
-const NAME: &str = "web1";
+mod common;
+
+use common::{NAME, file_of, hosts, send_over_streams};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,10 +35,6 @@ fn data(name: &str) -> PathBuf {
 
 fn unzstd(name: &str) -> Vec<u8> {
     test_support::captures::unzstd(&data(name))
-}
-
-fn file_of(stream: UnixStream) -> File {
-    File::from(OwnedFd::from(stream))
 }
 
 /// Runs the sender against `target_side`, a function playing the receiver on the other ends
@@ -52,32 +49,24 @@ fn send_to<T: Send + 'static>(
     let (r2s_tx, r2s_rx) = UnixStream::pair().unwrap();
     let breakers = [s2r_tx.try_clone().unwrap(), r2s_rx.try_clone().unwrap()];
     let peer = std::thread::spawn(move || target_side(file_of(s2r_rx), r2s_tx));
-    let options = SendOptions::new(NAME, "(socket pair)");
-    let mut backend = source.backend();
-    let result = match migrate::prepare(&mut backend, &options) {
-        Ok(prepared) => {
-            let transport = Transport::from_streams(
-                Box::new(s2r_tx),
-                Box::new(r2s_rx),
-                Some(Arc::new(move || {
-                    for s in &breakers {
-                        let _ = s.shutdown(Shutdown::Both);
-                    }
-                })),
-                "socket pair",
-            );
-            migrate::send_over(
-                &mut backend,
-                &prepared,
-                &options,
-                transport,
-                control,
-                Box::new(move |e| events.lock().unwrap().push(e.clone())),
-            )
-        }
-        Err(e) => panic!("prepare: {e}"),
-    };
+    let result = send_over_streams(
+        source,
+        &SendOptions::new(NAME, "(socket pair)"),
+        (s2r_tx, r2s_rx),
+        Some(shut_down_on_break(breakers)),
+        control,
+        Box::new(move |e| events.lock().unwrap().push(e.clone())),
+    );
     (result, peer.join().unwrap())
+}
+
+/// A breaker that shuts both `streams` down, as killing the transport does.
+fn shut_down_on_break(streams: [UnixStream; 2]) -> Breaker {
+    Arc::new(move || {
+        for s in &streams {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    })
 }
 
 fn receiver(
@@ -93,12 +82,6 @@ fn receiver(
             &mut |_| {},
         )
     }
-}
-
-fn hosts(pages: u64) -> (FakeHost, FakeHost) {
-    let source = FakeHost::new();
-    source.add_guest(NAME, pages);
-    (source, FakeHost::new())
 }
 
 fn failure(result: SendResult) -> Box<migrate::Failure> {
@@ -575,15 +558,11 @@ fn cut_run(s2r_limit: Option<usize>, r2s_limit: Option<usize>) -> (FakeHost, Fak
         let run = receiver(&target);
         move || run(file_of(r_rx), r_tx)
     });
-    let options = SendOptions::new(NAME, "(cut)");
-    let mut backend = source.backend();
-    let prepared = migrate::prepare(&mut backend, &options).unwrap();
-    let transport = Transport::from_streams(Box::new(s_tx), Box::new(s_rx), None, "cut");
-    let result = migrate::send_over(
-        &mut backend,
-        &prepared,
-        &options,
-        transport,
+    let result = send_over_streams(
+        &source,
+        &SendOptions::new(NAME, "(cut)"),
+        (s_tx, s_rx),
+        None,
         &Control::new(),
         Box::new(|_| {}),
     );
@@ -730,25 +709,12 @@ fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
         let run = receiver(&target);
         move || run(file_of(s2r_rx), r2s_tx)
     });
-    let options = SendOptions::new(NAME, "(pair)");
-    let mut backend = source.backend();
-    let prepared = migrate::prepare(&mut backend, &options).unwrap();
-    let transport = Transport::from_streams(
-        Box::new(s2r_tx),
-        Box::new(r2s_rx),
-        Some(Arc::new(move || {
-            for s in &breakers {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        })),
-        "pair",
-    );
     let sink_events = events.clone();
-    let result = migrate::send_over(
-        &mut backend,
-        &prepared,
-        &options,
-        transport,
+    let result = send_over_streams(
+        &source,
+        &SendOptions::new(NAME, "(pair)"),
+        (s2r_tx, r2s_rx),
+        Some(shut_down_on_break(breakers)),
         &control,
         Box::new(move |e| {
             if matches!(e, Event::Progress(t) if t.pages > 0) {
