@@ -173,7 +173,7 @@ pub fn detect_at(root: &Path) -> XenHost {
 mod tests {
     use super::*;
 
-    use test_support::tree::write;
+    use test_support::tree::{write, xen_dom0};
 
     #[test]
     fn test_no_files_is_not_xen() {
@@ -188,11 +188,7 @@ mod tests {
     #[test]
     fn test_dom0_with_version() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "proc/xen/capabilities", "control_d\n");
-        write(dir.path(), "sys/hypervisor/type", "xen\n");
-        write(dir.path(), "sys/hypervisor/version/major", "4\n");
-        write(dir.path(), "sys/hypervisor/version/minor", "17\n");
-        write(dir.path(), "sys/hypervisor/version/extra", ".5\n");
+        xen_dom0(dir.path(), Some(["4", "17", ".5"]));
         let host = detect_at(dir.path());
         assert_eq!(host.role, XenRole::Dom0);
         assert_eq!(host.hypervisor.as_deref(), Some("xen"));

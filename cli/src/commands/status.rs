@@ -99,7 +99,7 @@ fn xen_section_with<B: HostBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use test_support::tree::write;
+    use test_support::tree::xen_dom0;
     use xen_core::host::RecordedBackend;
 
     /// The status itself is xen-core's (tested there); the command adds the hint to a
@@ -107,8 +107,7 @@ mod tests {
     #[test]
     fn test_xen_section_dom0_without_libraries_says_why_and_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "proc/xen/capabilities", "control_d\n");
-        write(dir.path(), "sys/hypervisor/type", "xen\n");
+        xen_dom0(dir.path(), None);
         let section =
             xen_section_with(dir.path(), || -> Result<Host<RecordedBackend>, XenError> {
                 Err(XenError::Call {

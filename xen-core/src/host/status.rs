@@ -163,15 +163,11 @@ impl XenStatus {
 mod tests {
     use super::*;
     use crate::host::{DomainStats, RecordedBackend};
-    use test_support::tree::write;
+    use test_support::tree::{write, xen_dom0};
 
     fn dom0_root() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "proc/xen/capabilities", "control_d\n");
-        write(dir.path(), "sys/hypervisor/type", "xen\n");
-        write(dir.path(), "sys/hypervisor/version/major", "4\n");
-        write(dir.path(), "sys/hypervisor/version/minor", "17\n");
-        write(dir.path(), "sys/hypervisor/version/extra", ".5\n");
+        xen_dom0(dir.path(), Some(["4", "17", ".5"]));
         dir
     }
 
