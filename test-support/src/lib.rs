@@ -14,5 +14,7 @@ pub mod ext2;
 pub mod files;
 pub mod loops;
 pub mod netns;
+#[cfg(feature = "samples")]
+pub mod samples;
 pub mod tools;
 pub mod tree;

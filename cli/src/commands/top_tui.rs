@@ -171,76 +171,35 @@ pub(crate) mod tests {
 
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyModifiers};
-    use xen_core::host::{
-        DomId, DomainName, DomainState, DomainStats, HostInfo, RecordedBackend, Uuid, VbdKind,
-        VbdStats, VcpuStats, VifStats,
-    };
+    use xen_core::host::{DomId, DomainName, DomainState, DomainStats, HostInfo, RecordedBackend};
 
     use super::*;
 
-    /// Two samples one second apart, with the numbers of a real Xen 4.17 dom0 running the guest
-    /// `web1` (the `xentop -b -d 1 -i 2 -n -x -v -f` capture of the project's shared test data),
-    /// plus a crashed domain with a name that has spaces, quotes, a backslash, a newline and a
-    /// byte that is not UTF-8.
+    /// Two samples one second apart: the real Xen 4.17 dom0 running the guest `web1`
+    /// ([`test_support::samples::real_host`], from the `xentop -b -d 1 -i 2 -n -x -v -f`
+    /// capture of the project's shared test data) with the counters of an earlier sample, then
+    /// one second later, plus a crashed domain with a name that has spaces, quotes, a
+    /// backslash, a newline and a byte that is not UTF-8.
     pub(crate) fn host_samples() -> [Sample; 2] {
-        let mut first = Sample::default();
+        let mut first = test_support::samples::real_host();
         first.unix_time_ns = 1_795_502_610_000_000_000; // 2026-11-26 06:43:30 UTC
         first.monotonic_ns = 5_000_000_000;
-        first.node.xen_version = Some("4.17.5".into());
-        first.node.num_cpus = 2;
-        first.node.cpu_hz = 2_596_144_000;
-        first.node.total_memory_kib = 2_096_128;
-        first.node.free_memory_kib = 958_464;
-
-        let vcpu = |id, seconds: u64| {
-            let mut v = VcpuStats::default();
-            v.id = id;
-            v.online = true;
-            v.cpu_time_ns = seconds * 1_000_000_000;
-            v
-        };
-        let mut dom0 = DomainStats::default();
-        dom0.domid = DomId(0);
-        dom0.name = DomainName::new("Domain-0");
-        dom0.state = DomainState::RUNNING;
-        dom0.cpu_time_ns = 30_100_000_000;
-        dom0.memory_kib = 1_048_576;
-        dom0.max_memory_kib = Some(1_048_576);
-        dom0.online_vcpus = 2;
-        dom0.max_vcpus = 2;
-        dom0.vcpus = vec![vcpu(0, 18), vcpu(1, 12)];
-
-        let mut web1 = DomainStats::default();
-        web1.domid = DomId(1);
-        web1.name = DomainName::new("web1");
-        web1.uuid = Some(Uuid([7; 16]));
+        first.domains[0].cpu_time_ns = 30_100_000_000;
+        let web1 = &mut first.domains[1];
         web1.state = DomainState::RUNNING;
         web1.cpu_time_ns = 4_200_000_000;
-        web1.memory_kib = 65_536;
-        web1.max_memory_kib = Some(66_560);
-        web1.online_vcpus = 1;
-        web1.max_vcpus = 1;
-        web1.vcpus = vec![vcpu(0, 4)];
-        let mut vif = VifStats::default();
+        let vif = &mut web1.vifs[0];
         vif.rx_bytes = 2564;
         vif.rx_packets = 13;
         vif.tx_bytes = 3692;
         vif.tx_packets = 24;
-        web1.vifs = vec![vif];
-        let mut vbd = VbdStats::default();
-        vbd.devid = 51728;
-        vbd.kind = VbdKind::BlkBack;
-        vbd.read_requests = 7;
-        vbd.read_sectors = 200;
-        web1.vbds = vec![vbd];
 
         let mut odd = DomainStats::default();
         odd.domid = DomId(7);
         odd.name = DomainName::new(&b"x y\n\"q\"\\s\xff tail"[..]);
         odd.state = DomainState::SHUTDOWN | DomainState::CRASHED;
         odd.memory_kib = 4;
-
-        first.domains = vec![dom0, web1, odd];
+        first.domains.push(odd);
 
         let mut second = first.clone();
         second.unix_time_ns += 1_000_123_000;
