@@ -19,8 +19,8 @@ use std::thread::JoinHandle;
 use xen_core::migrate::protocol::{BANNER, GO, READY, REPORT, encode_header};
 use xen_core::migrate::{
     self, Breaker, Control, DomainState, ERROR_FAIL, ERROR_GUEST_TIMEDOUT, Event, FakeHost,
-    MigrateError, Placement, ReceiveOptions, Received, SendOptions, SendResult, Summary,
-    read_stream_exactly,
+    MigrateError, Phase, Placement, ReceiveOptions, Received, SendOptions, SendResult, Step,
+    Summary, read_stream_exactly,
 };
 
 mod common;
@@ -728,6 +728,52 @@ fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
     assert!(matches!(f.error, MigrateError::Cancelled), "{}", f.error);
     assert_on_source(&source, &target);
     assert!(!control.cancel() || control.is_cancelled());
+}
+
+/// A transport that a cancel cannot break (as `ssh` through an OpenSSH master connection: the
+/// killed client has handed its pipes to the master, which goes on reading them): the pump
+/// itself stops, so the stream is cut at once and the guest is never suspended for the rest.
+#[test]
+fn test_cancel_stops_the_stream_even_when_the_transport_does_not_break() {
+    let (source, target) = hosts(4096);
+    let control = Control::new();
+    let canceller = control.clone();
+    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
+    let (s2r_tx, s2r_rx) = UnixStream::pair().unwrap();
+    let (r2s_tx, r2s_rx) = UnixStream::pair().unwrap();
+    let peer = std::thread::spawn({
+        let run = receiver(&target);
+        move || run(file_of(s2r_rx), r2s_tx)
+    });
+    let sink_events = events.clone();
+    let result = send_over_streams(
+        &source,
+        &SendOptions::new(NAME, "(pair)"),
+        (s2r_tx, r2s_rx),
+        None,
+        &control,
+        Box::new(move |e| {
+            if matches!(e, Event::Progress(t) if t.pages > 0) {
+                canceller.cancel();
+            }
+            sink_events.lock().unwrap().push(e.clone());
+        }),
+    );
+    let _ = peer.join().unwrap();
+    let f = failure(result);
+    assert!(matches!(f.error, MigrateError::Cancelled), "{}", f.error);
+    assert_eq!(f.step, Step::Stream, "the cancel did not cut the stream");
+    let events = events.lock().unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            Event::Phase {
+                phase: Phase::WaitingForTarget
+            }
+        )),
+        "the whole stream was sent after the cancel"
+    );
+    assert_on_source(&source, &target);
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! Where the sender's pump writes the stream: the transport, through xenadm's wire encoder
 //! when both ends agreed on it ([`super::wire`]), and paced to `--bandwidth` (which works
-//! towards xl too: it only delays this end's writes).
+//! towards xl too: it only delays this end's writes), and stopped by a cancel: the transport
+//! cannot be trusted to break when its process is killed (an OpenSSH multiplexing client hands
+//! its pipes to the master connection, which goes on reading them), so the writer itself
+//! refuses to write once the migration is cancelled.
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use super::transport::Control;
 use super::wire::{WireEncoder, WireStats};
 
 /// The most bytes written at once when pacing, so the rate holds at a fine grain.
@@ -42,14 +46,19 @@ impl Pacer {
     }
 }
 
-/// A writer paced by an optional [`Pacer`].
+/// A writer paced by an optional [`Pacer`] that fails every write once `cancel` is cancelled.
 pub(crate) struct Paced {
     inner: Box<dyn Write + Send>,
     pacer: Option<Pacer>,
+    cancel: Option<Control>,
 }
 
 impl Write for Paced {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.cancel.as_ref().is_some_and(Control::is_cancelled) {
+            // Not `Interrupted`: `write_all` would retry that.
+            return Err(io::Error::other("the migration was cancelled"));
+        }
         let Some(pacer) = &mut self.pacer else {
             return self.inner.write(buf);
         };
@@ -84,15 +93,18 @@ impl std::fmt::Debug for StreamOut {
 }
 
 impl StreamOut {
-    /// Writes to `inner`, encoded when `wire`, paced to `bytes_per_s` when given.
+    /// Writes to `inner`, encoded when `wire`, paced to `bytes_per_s` when given, until
+    /// `cancel` is cancelled.
     pub(crate) fn new(
         inner: Box<dyn Write + Send>,
         wire: bool,
         bytes_per_s: Option<u64>,
+        cancel: Option<Control>,
     ) -> StreamOut {
         let paced = Paced {
             inner,
             pacer: bytes_per_s.map(Pacer::new),
+            cancel,
         };
         StreamOut {
             mode: if wire {
@@ -109,6 +121,7 @@ impl StreamOut {
         let placeholder = Mode::Ended(Paced {
             inner: Box::new(io::sink()),
             pacer: None,
+            cancel: None,
         });
         match std::mem::replace(&mut self.mode, placeholder) {
             Mode::Wire(encoder) => {
@@ -176,12 +189,33 @@ mod tests {
 
     #[test]
     fn encoded_output_ends_with_end_and_gives_the_writer_back() {
-        let mut out = StreamOut::new(Box::new(Vec::new()), true, Some(1 << 30));
+        let mut out = StreamOut::new(Box::new(Vec::new()), true, Some(1 << 30), None);
         out.write_all(&[5; 10_000]).unwrap();
         out.end_stream().unwrap();
         let stats = out.wire_stats().unwrap();
         assert_eq!(stats.stream_bytes, 10_000);
         assert!(out.write(b"x").is_err());
         let _writer = out.into_inner();
+    }
+
+    #[test]
+    fn a_cancel_stops_every_later_write() {
+        let cancel = Control::new();
+        for wire in [false, true] {
+            let mut out = StreamOut::new(Box::new(Vec::new()), wire, None, Some(cancel.clone()));
+            out.write_all(&[7; 4096]).unwrap();
+            if wire {
+                out.flush().unwrap();
+            }
+        }
+        assert!(cancel.cancel());
+        for (wire, pace) in [(false, None), (false, Some(1 << 30)), (true, None)] {
+            let mut out = StreamOut::new(Box::new(Vec::new()), wire, pace, Some(cancel.clone()));
+            let error = out
+                .write_all(&[7; 2 << 20])
+                .and_then(|()| out.flush())
+                .unwrap_err();
+            assert!(error.to_string().contains("cancelled"), "{error}");
+        }
     }
 }

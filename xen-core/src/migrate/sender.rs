@@ -250,7 +250,12 @@ pub fn send_over(
     };
     let guest_pages = GuestConfig::from_json(&prepared.config_json).and_then(|c| c.memory_pages());
     let to_receiver = std::mem::replace(&mut transport.to_receiver, Box::new(std::io::sink()));
-    let output = StreamOut::new(to_receiver, options.compress, options.bandwidth_bytes_per_s);
+    let output = StreamOut::new(
+        to_receiver,
+        options.compress,
+        options.bandwidth_bytes_per_s,
+        Some(control.clone()),
+    );
     let pump = match pump::spawn(File::from(pipe_read), output, guest_pages, sink.clone()) {
         Ok(pump) => pump,
         Err(source) => {
