@@ -42,12 +42,13 @@ common=(
 
 # Functions xenadm calls, one regex per library (each becomes one loader struct).
 xenstat_fns='xenstat_.*'
-xenctrl_fns='xc_interface_open|xc_interface_close|xc_get_last_error|xc_clear_last_error|xc_error_code_to_desc|xc_physinfo|xc_version|xc_domain_getinfolist|xc_vcpu_getinfo|xc_sched_id|xc_get_max_cpus|xc_get_cpumap_size|xc_cpupool_freeinfo|xc_sharing_freed_pages|xc_sharing_used_frames|xc_cputopoinfo|xc_numainfo|xc_pcitopoinfo'
+xenctrl_fns='xc_interface_open|xc_interface_close|xc_get_last_error|xc_clear_last_error|xc_error_code_to_desc|xc_physinfo|xc_version|xc_domain_getinfolist|xc_vcpu_getinfo|xc_sched_id|xc_get_max_cpus|xc_get_cpumap_size|xc_cpupool_freeinfo|xc_sharing_freed_pages|xc_sharing_used_frames|xc_cputopoinfo|xc_numainfo|xc_pcitopoinfo|xc_sched_credit_domain_get|xc_sched_credit_domain_set|xc_sched_credit2_domain_get|xc_sched_credit2_domain_set'
 xenstore_fns='xs_open|xs_close|xs_read|xs_write|xs_directory|xs_rm|xs_get_domain_path|xs_transaction_start|xs_transaction_end'
 xentoollog_fns='xtl_createlogger_stdiostream|xtl_stdiostream_set_minlevel|xtl_logger_destroy'
-xenguest_fns='xc_cpu_policy_init|xc_cpu_policy_destroy|xc_cpu_policy_get_system|xc_cpu_policy_get_domain|xc_cpu_policy_serialise|xc_cpu_policy_get_size|xc_get_cpu_levelling_caps'
+xenguest_fns='xc_cpu_policy_init|xc_cpu_policy_destroy|xc_cpu_policy_get_system|xc_cpu_policy_get_domain|xc_cpu_policy_serialise|xc_cpu_policy_get_size|xc_get_cpu_levelling_caps|xc_domain_save|xc_suspend_evtchn_init_sane|xc_suspend_evtchn_release|xc_await_suspend'
+xenevtchn_fns='xenevtchn_open|xenevtchn_close'
 xenlight_fns='libxl_ctx_alloc|libxl_ctx_free|libxl_childproc_setmode|libxl_list_domain|libxl_dominfo_list_free|libxl_domain_info|libxl_dominfo_init|libxl_dominfo_dispose|libxl_domid_to_name|libxl_name_to_domid|libxl_retrieve_domain_configuration|libxl_domain_config_init|libxl_domain_config_dispose|libxl_domain_config_to_json|libxl_domain_config_from_json|libxl_domain_suspend|libxl_domain_resume|libxl_domain_rename|libxl_domain_destroy|libxl_domain_pause|libxl_domain_unpause|libxl_domain_create_restore|libxl_domain_restore_params_init|libxl_domain_restore_params_dispose|libxl_domain_need_memory|libxl_get_free_memory'
-all_fns="$xenstat_fns|$xenctrl_fns|$xenstore_fns|$xentoollog_fns|$xenlight_fns|$xenguest_fns"
+all_fns="$xenstat_fns|$xenctrl_fns|$xenstore_fns|$xentoollog_fns|$xenlight_fns|$xenguest_fns|$xenevtchn_fns"
 
 run() {
     echo "+ bindgen $(printf "%q " "$@")"
@@ -61,8 +62,8 @@ run() {
 run "${common[@]}" \
     --generate types,vars \
     --allowlist-function "$all_fns" \
-    --allowlist-type 'xc_error|xc_domaininfo_t|xc_vcpuinfo_t|xc_physinfo_t|xen_extraversion_t|xen_compile_info_t|xen_capabilities_info_t|xen_changeset_info_t|xen_platform_parameters_t|xen_commandline_t|xen_build_id_t|xs_transaction_t|xentoollog_level|libxl_dominfo|libxl_domain_restore_params|libxl_childproc_hooks|libxl_sigchld_owner|libxl_shutdown_reason|libxl_domain_type|libxl_scheduler|libxl_checkpointed_stream|libxl_error|xenstat_handle|xenstat_node|xenstat_domain|xenstat_vcpu|xenstat_network|xenstat_vbd|xc_interface|xc_cpumap_t|xc_cputopo_t|xc_meminfo_t|physdev_pci_device_t|xs_handle|xentoollog_logger|xentoollog_logger_stdiostream|libxl_ctx|libxl_asyncop_how|libxl_asyncprogress_how|xc_cpu_policy_t|xen_cpuid_leaf_t|xen_msr_entry_t' \
-    --allowlist-var 'XC_MAX_ERROR_MSG_LEN|XENSTAT_.*|XEN_DOMINF_.*|XENVER_.*|XEN_SYSCTL_PHYSCAP_.*|XEN_SCHEDULER_.*|XS_OPEN_.*|XBT_NULL|XTL_STDIOSTREAM_.*|LIBXL_VERSION|LIBXL_SUSPEND_.*|XEN_INVALID_.*|XEN_SYSCTL_cpu_policy_.*|XEN_SYSCTL_CPU_LEVELCAP_.*|XEN_CPUID_NO_SUBLEAF' \
+    --allowlist-type 'xc_error|xc_domaininfo_t|xc_vcpuinfo_t|xc_physinfo_t|xen_extraversion_t|xen_compile_info_t|xen_capabilities_info_t|xen_changeset_info_t|xen_platform_parameters_t|xen_commandline_t|xen_build_id_t|xs_transaction_t|xentoollog_level|libxl_dominfo|libxl_domain_restore_params|libxl_childproc_hooks|libxl_sigchld_owner|libxl_shutdown_reason|libxl_domain_type|libxl_scheduler|libxl_checkpointed_stream|libxl_error|xenstat_handle|xenstat_node|xenstat_domain|xenstat_vcpu|xenstat_network|xenstat_vbd|xc_interface|xc_cpumap_t|xc_cputopo_t|xc_meminfo_t|physdev_pci_device_t|xs_handle|xentoollog_logger|xentoollog_logger_stdiostream|libxl_ctx|libxl_asyncop_how|libxl_asyncprogress_how|xc_cpu_policy_t|xen_cpuid_leaf_t|xen_msr_entry_t|save_callbacks|precopy_stats|precopy_policy_t|xc_stream_type_t|xenevtchn_handle|xen_domctl_sched_credit|xen_domctl_sched_credit2' \
+    --allowlist-var 'XC_MAX_ERROR_MSG_LEN|XENSTAT_.*|XEN_DOMINF_.*|XENVER_.*|XEN_SYSCTL_PHYSCAP_.*|XEN_SCHEDULER_.*|XS_OPEN_.*|XBT_NULL|XTL_STDIOSTREAM_.*|LIBXL_VERSION|LIBXL_SUSPEND_.*|XEN_INVALID_.*|XEN_SYSCTL_cpu_policy_.*|XEN_SYSCTL_CPU_LEVELCAP_.*|XEN_CPUID_NO_SUBLEAF|XCFLAGS_.*|XGS_POLICY_.*|SHUTDOWN_.*|XEN_DOMINF_shutdown.*' \
     --blocklist-type 'FILE|_IO_.*|libxl_domain_config' \
     --opaque-type 'libxl_asyncop_how|libxl_asyncprogress_how' \
     "$header" -o "$out/types.rs"
@@ -90,10 +91,11 @@ loader xenstore XenStoreFns "$xenstore_fns"
 loader xentoollog XenToolLogFns "$xentoollog_fns"
 loader xenlight XenLightFns "$xenlight_fns"
 loader xenguest XenGuestFns "$xenguest_fns"
+loader xenevtchn XenEvtchnFns "$xenevtchn_fns"
 
 # Two types live outside types.rs: FILE is libc's, libxl_domain_config is opaque (mod.rs).
 sed -i 's/^use super::types::\*;$/use super::types::*;\nuse libc::FILE;/' "$out/xentoollog.rs"
 sed -i 's/^use super::types::\*;$/use super::libxl_domain_config;\nuse super::types::*;/' "$out/xenlight.rs"
 
 rustfmt --edition 2024 "$out"/*.rs
-echo "# wrote $out/{types,xenstat,xenctrl,xenstore,xentoollog,xenlight,xenguest}.rs"
+echo "# wrote $out/{types,xenstat,xenctrl,xenstore,xentoollog,xenlight,xenguest,xenevtchn}.rs"

@@ -9,6 +9,7 @@
 
 #include <xentoollog.h>
 #include <xenctrl.h>
+#include <xenevtchn.h>
 #include <xenguest.h>
 #include <xenstore.h>
 #include <xenstat.h>

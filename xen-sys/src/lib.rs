@@ -1,5 +1,5 @@
 //! Raw FFI to the Xen toolstack libraries (libxenstat, libxenctrl, libxenguest, libxenlight,
-//! libxenstore, libxentoollog), loaded at run time by **versioned soname**.
+//! libxenstore, libxentoollog, libxenevtchn), loaded at run time by **versioned soname**.
 //!
 //! Nothing links against Xen: a program using this crate starts on any Linux host and gets a
 //! clear [`XenSysError`] where the libraries are missing or of a version the bindings do not
@@ -9,7 +9,7 @@
 //!
 //! * Per-release libraries (libxenstat, libxenctrl, libxenguest, libxenlight) are tried as
 //!   `lib*.so.4.22`, `.so.4.21`, ... down to `.so.4.17`; the stable ones as
-//!   `libxenstore.so.4` and `libxentoollog.so.1`.
+//!   `libxenstore.so.4`, `libxentoollog.so.1` and `libxenevtchn.so.1`.
 //! * [`LIBDIR_ENV`] (`XENADM_XEN_LIBDIR`) names a folder to search instead of the system
 //!   library path. Load the libraries in [`XenLibrary::ALL`] order from such a folder, so that
 //!   each one's Xen dependencies are already mapped by soname when it loads.
@@ -59,6 +59,6 @@ pub use library::{
     XenVersion, supported_range,
 };
 pub use load::{
-    FnTable, LIBDIR_ENV, LoadOptions, Loaded, Origin, SearchPath, XenCtrl, XenGuest, XenLight,
-    XenStat, XenStore, XenToolLog, probe,
+    FnTable, LIBDIR_ENV, LoadOptions, Loaded, Origin, SearchPath, XenCtrl, XenEvtchn, XenGuest,
+    XenLight, XenStat, XenStore, XenToolLog, probe,
 };

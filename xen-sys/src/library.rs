@@ -68,13 +68,16 @@ pub enum XenLibrary {
     XenStore,
     /// libxentoollog: the loggers libxenctrl and libxl write to.
     XenToolLog,
+    /// libxenevtchn: event channels (a guest's suspend event channel).
+    XenEvtchn,
 }
 
 impl XenLibrary {
     /// Every library, in dependency order (a library's Xen dependencies come before it), which
     /// is the order to load them from one folder.
-    pub const ALL: [XenLibrary; 6] = [
+    pub const ALL: [XenLibrary; 7] = [
         XenLibrary::XenToolLog,
+        XenLibrary::XenEvtchn,
         XenLibrary::XenStore,
         XenLibrary::XenCtrl,
         XenLibrary::XenGuest,
@@ -91,6 +94,7 @@ impl XenLibrary {
             XenLibrary::XenLight => "libxenlight",
             XenLibrary::XenStore => "libxenstore",
             XenLibrary::XenToolLog => "libxentoollog",
+            XenLibrary::XenEvtchn => "libxenevtchn",
         }
     }
 
@@ -102,7 +106,7 @@ impl XenLibrary {
             | XenLibrary::XenGuest
             | XenLibrary::XenLight => SonameScheme::PerRelease,
             XenLibrary::XenStore => SonameScheme::Stable { major: 4 },
-            XenLibrary::XenToolLog => SonameScheme::Stable { major: 1 },
+            XenLibrary::XenToolLog | XenLibrary::XenEvtchn => SonameScheme::Stable { major: 1 },
         }
     }
 

@@ -9,7 +9,7 @@ use libloading::Library;
 
 use crate::error::XenSysError;
 use crate::library::{FileVersion, XenLibrary, XenVersion};
-use crate::v4_17::{xenctrl, xenguest, xenlight, xenstat, xenstore, xentoollog};
+use crate::v4_17::{xenctrl, xenevtchn, xenguest, xenlight, xenstat, xenstore, xentoollog};
 
 /// The environment variable naming a folder to load the Xen libraries from instead of the
 /// system library path. When set (and not empty), only that folder is searched.
@@ -134,6 +134,11 @@ fn_table!(
     XenLibrary::XenToolLog,
     xentoollog::SYMBOLS
 );
+fn_table!(
+    xenevtchn::XenEvtchnFns,
+    XenLibrary::XenEvtchn,
+    xenevtchn::SYMBOLS
+);
 
 /// A loaded library: its function table (reached through `Deref`) and where it came from.
 /// The library stays mapped while this value lives.
@@ -154,6 +159,8 @@ pub type XenLight = Loaded<xenlight::XenLightFns>;
 pub type XenStore = Loaded<xenstore::XenStoreFns>;
 /// libxentoollog, loaded.
 pub type XenToolLog = Loaded<xentoollog::XenToolLogFns>;
+/// libxenevtchn, loaded.
+pub type XenEvtchn = Loaded<xenevtchn::XenEvtchnFns>;
 
 impl<F: FnTable> Loaded<F> {
     /// Loads the library as the environment asks ([`LoadOptions::from_env`]).
@@ -313,6 +320,7 @@ fn mapped_path(library: &Library, which: XenLibrary) -> Option<PathBuf> {
         XenLibrary::XenLight => xenlight::SYMBOLS.first(),
         XenLibrary::XenStore => xenstore::SYMBOLS.first(),
         XenLibrary::XenToolLog => xentoollog::SYMBOLS.first(),
+        XenLibrary::XenEvtchn => xenevtchn::SYMBOLS.first(),
     }?;
     // SAFETY: only the address is used, as an argument to dladdr.
     let symbol = unsafe { library.get::<*const c_void>(first.as_bytes()) }.ok()?;

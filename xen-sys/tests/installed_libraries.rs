@@ -56,6 +56,8 @@ fn every_library_loads_by_versioned_soname() {
     check_origin(light.origin(), XenLibrary::XenLight);
     let guest = system::<xen_sys::v4_17::xenguest::XenGuestFns>().unwrap();
     check_origin(guest.origin(), XenLibrary::XenGuest);
+    let evtchn = system::<xen_sys::v4_17::xenevtchn::XenEvtchnFns>().unwrap();
+    check_origin(evtchn.origin(), XenLibrary::XenEvtchn);
     // All per-release libraries come from the same release.
     assert_eq!(ctrl.origin().xen_version, stat.origin().xen_version);
     assert_eq!(ctrl.origin().xen_version, light.origin().xen_version);

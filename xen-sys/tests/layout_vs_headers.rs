@@ -101,6 +101,13 @@ fn facts() -> Vec<Fact> {
         physdev_pci_device_t { seg, bus, devfn }
         xen_cpuid_leaf_t { leaf, subleaf, a, b, c, d }
         xen_msr_entry_t { idx, flags, val }
+        save_callbacks as "struct save_callbacks" {
+            suspend, precopy_policy, postcopy, checkpoint, wait_checkpoint,
+            switch_qemu_logdirty, data,
+        }
+        precopy_stats as "struct precopy_stats" { iteration, total_written, dirty_count }
+        xen_domctl_sched_credit as "struct xen_domctl_sched_credit" { weight, cap }
+        xen_domctl_sched_credit2 as "struct xen_domctl_sched_credit2" { weight, cap }
     );
     constants!(facts;
         XENSTAT_VCPU, XENSTAT_NETWORK, XENSTAT_XEN_VERSION, XENSTAT_VBD, XENSTAT_ALL,
@@ -140,6 +147,9 @@ fn facts() -> Vec<Fact> {
         XEN_SYSCTL_CPU_LEVELCAP_extd_edx, XEN_SYSCTL_CPU_LEVELCAP_xsave_eax,
         XEN_SYSCTL_CPU_LEVELCAP_thermal_ecx, XEN_SYSCTL_CPU_LEVELCAP_l7s0_eax,
         XEN_SYSCTL_CPU_LEVELCAP_l7s0_ebx,
+        XCFLAGS_LIVE, XCFLAGS_DEBUG, XGS_POLICY_ABORT, XGS_POLICY_CONTINUE_PRECOPY,
+        XGS_POLICY_STOP_AND_COPY, SHUTDOWN_suspend, SHUTDOWN_poweroff,
+        xc_stream_type_t_XC_STREAM_PLAIN as "XC_STREAM_PLAIN",
     );
     // `~0U` in C; bindgen types them i32, so compare them as the u32 the code uses.
     for (name, value) in [
@@ -163,6 +173,7 @@ fn facts() -> Vec<Fact> {
 const HEADERS: &[&str] = &[
     "xentoollog.h",
     "xenctrl.h",
+    "xenevtchn.h",
     "xenguest.h",
     "xenstore.h",
     "xenstat.h",
@@ -252,4 +263,76 @@ fn bindings_match_the_installed_headers() {
     // The probe really covered the structs (guards against an empty fact list).
     assert_eq!(c_values["size xc_domaininfo_t"], 112);
     assert!(facts.len() > 100, "{}", facts.len());
+}
+
+/// The C prototypes the committed function tables assume for the calls whose arguments are
+/// not plain handles: assigning each real function to a pointer of that type must compile
+/// without an incompatible-pointer warning (made an error).
+const PROTOTYPES: &[(&str, &str)] = &[
+    (
+        "xc_domain_save",
+        "int (*)(xc_interface *, int, uint32_t, uint32_t, struct save_callbacks *, \
+         xc_stream_type_t, int)",
+    ),
+    (
+        "xc_suspend_evtchn_init_sane",
+        "int (*)(xc_interface *, struct xenevtchn_handle *, uint32_t, int, int *)",
+    ),
+    (
+        "xc_suspend_evtchn_release",
+        "int (*)(xc_interface *, struct xenevtchn_handle *, uint32_t, int, int *)",
+    ),
+    (
+        "xc_await_suspend",
+        "int (*)(xc_interface *, struct xenevtchn_handle *, int)",
+    ),
+    (
+        "xc_sched_credit_domain_set",
+        "int (*)(xc_interface *, uint32_t, struct xen_domctl_sched_credit *)",
+    ),
+    (
+        "xc_sched_credit2_domain_get",
+        "int (*)(xc_interface *, uint32_t, struct xen_domctl_sched_credit2 *)",
+    ),
+    (
+        "xenevtchn_open",
+        "xenevtchn_handle *(*)(struct xentoollog_logger *, unsigned int)",
+    ),
+];
+
+#[test]
+fn save_call_signatures_match_the_installed_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let includes: String = HEADERS
+        .iter()
+        .map(|h| format!("#include <{h}>\n"))
+        .collect();
+    if run_c(
+        dir.path(),
+        &format!("{includes}int main(void) {{ return 0; }}\n"),
+    )
+    .is_err()
+    {
+        common::skip("Xen headers or cc missing (Debian: apt-get install libxen-dev gcc)");
+        return;
+    }
+    for (name, prototype) in PROTOTYPES {
+        let (ret, args) = prototype.split_once("(*)").unwrap();
+        let source = format!(
+            "{includes}typedef {ret}(*probe_t){args};\n\
+             int main(void) {{ probe_t p = {name}; return p == 0; }}\n"
+        );
+        let c_file = dir.path().join("sig.c");
+        std::fs::write(&c_file, source).unwrap();
+        let compiled = Command::new("cc")
+            .args(["-fsyntax-only", "-Werror=incompatible-pointer-types"])
+            .arg(&c_file)
+            .output()
+            .unwrap();
+        assert!(
+            compiled.status.success(),
+            "{name} is not {prototype} in the installed headers:\n{}",
+            String::from_utf8_lossy(&compiled.stderr)
+        );
+    }
 }

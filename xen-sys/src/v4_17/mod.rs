@@ -16,7 +16,15 @@
 //!   (added in 4.18); use [`xc_domain_getinfolist`](xenctrl::XenCtrlFns::xc_domain_getinfolist)
 //!   and check each entry's `domain`. libxenctrl hides `XEN_DOMCTL_INTERFACE_VERSION`
 //!   (0x15 on 4.17, 0x16, 0x17, 0x18 on 4.22) behind these calls, so it never reaches callers.
-//! * libxenguest: only the CPU policy calls (`xc_cpu_policy_*`, `xc_get_cpu_levelling_caps`),
+//! * libxenevtchn (`.so.1`): stable ABI; only `xenevtchn_open`/`_close`, for the handle the
+//!   suspend event channel calls of libxenguest take.
+//! * libxenguest, saving: `xc_domain_save` with `struct save_callbacks` (7 pointers, 56 bytes)
+//!   and `struct precopy_stats` (24 bytes, passed **by value** to the policy callback), the
+//!   `XCFLAGS_*` and `XGS_POLICY_*` values and the suspend event channel calls; the 4.17
+//!   signature (with `xc_stream_type_t` and `recv_fd`) is unchanged up to 4.22.
+//! * libxenctrl, scheduling: `xc_sched_credit{,2}_domain_{get,set}` over the hypercall ABI's
+//!   `struct xen_domctl_sched_credit{,2}` (weight, cap: two `u16`).
+//! * libxenguest: the CPU policy calls (`xc_cpu_policy_*`, `xc_get_cpu_levelling_caps`),
 //!   which pass the policy as an opaque `xc_cpu_policy_t` and serialise it into the hypercall
 //!   ABI's `xen_cpuid_leaf_t` (24 bytes) and `xen_msr_entry_t` (16 bytes) arrays. Checked
 //!   against the 4.17 headers here; on another release the loader names any missing symbol.
@@ -49,6 +57,7 @@
 
 pub mod types;
 pub mod xenctrl;
+pub mod xenevtchn;
 pub mod xenguest;
 pub mod xenlight;
 pub mod xenstat;

@@ -26,6 +26,13 @@ pub type xc_vcpuinfo_t = xen_domctl_getvcpuinfo;
 pub type xc_physinfo_t = xen_sysctl_physinfo;
 pub type xc_cputopo_t = xen_sysctl_cputopo;
 pub type xc_meminfo_t = xen_sysctl_meminfo;
+pub type precopy_policy_t = ::std::option::Option<
+    unsafe extern "C" fn(
+        arg1: precopy_stats,
+        arg2: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int,
+>;
+pub type xc_stream_type_t = ::std::os::raw::c_uint;
 pub type xc_cpu_policy_t = xc_cpu_policy;
 pub type xs_transaction_t = u32;
 pub type libxl_ctx = libxl__ctx;
@@ -135,6 +142,18 @@ pub struct xen_domctl_getvcpuinfo {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct xen_domctl_sched_credit {
+    pub weight: u16,
+    pub cap: u16,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xen_domctl_sched_credit2 {
+    pub weight: u16,
+    pub cap: u16,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct xen_sysctl_physinfo {
     pub threads_per_core: u32,
     pub cores_per_socket: u32,
@@ -195,6 +214,43 @@ pub struct xc_interface_core {
 pub struct xc_error {
     pub code: xc_error_code,
     pub message: [::std::os::raw::c_char; 1024usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xenevtchn_handle {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct precopy_stats {
+    pub iteration: ::std::os::raw::c_uint,
+    pub total_written: ::std::os::raw::c_ulong,
+    pub dirty_count: ::std::os::raw::c_long,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct save_callbacks {
+    pub suspend: ::std::option::Option<
+        unsafe extern "C" fn(data: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub precopy_policy: precopy_policy_t,
+    pub postcopy: ::std::option::Option<
+        unsafe extern "C" fn(data: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub checkpoint: ::std::option::Option<
+        unsafe extern "C" fn(data: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub wait_checkpoint: ::std::option::Option<
+        unsafe extern "C" fn(data: *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub switch_qemu_logdirty: ::std::option::Option<
+        unsafe extern "C" fn(
+            domid: u32,
+            enable: ::std::os::raw::c_uint,
+            data: *mut ::std::os::raw::c_void,
+        ) -> ::std::os::raw::c_int,
+    >,
+    pub data: *mut ::std::os::raw::c_void,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -385,7 +441,19 @@ pub const XENVER_pagesize: u32 = 7;
 pub const XENVER_guest_handle: u32 = 8;
 pub const XENVER_commandline: u32 = 9;
 pub const XENVER_build_id: u32 = 10;
+pub const SHUTDOWN_poweroff: u32 = 0;
+pub const SHUTDOWN_reboot: u32 = 1;
+pub const SHUTDOWN_suspend: u32 = 2;
+pub const SHUTDOWN_crash: u32 = 3;
+pub const SHUTDOWN_watchdog: u32 = 4;
+pub const SHUTDOWN_soft_reset: u32 = 5;
+pub const SHUTDOWN_MAX: u32 = 5;
 pub const XC_MAX_ERROR_MSG_LEN: u32 = 1024;
+pub const XCFLAGS_LIVE: u32 = 1;
+pub const XCFLAGS_DEBUG: u32 = 2;
+pub const XGS_POLICY_ABORT: i32 = -1;
+pub const XGS_POLICY_CONTINUE_PRECOPY: u32 = 0;
+pub const XGS_POLICY_STOP_AND_COPY: u32 = 1;
 pub const XBT_NULL: u32 = 0;
 pub const XS_OPEN_READONLY: u32 = 1;
 pub const XS_OPEN_SOCKETONLY: u32 = 2;
@@ -525,6 +593,27 @@ const _: () = {
 };
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
+    ["Size of xen_domctl_sched_credit"][::std::mem::size_of::<xen_domctl_sched_credit>() - 4usize];
+    ["Alignment of xen_domctl_sched_credit"]
+        [::std::mem::align_of::<xen_domctl_sched_credit>() - 2usize];
+    ["Offset of field: xen_domctl_sched_credit::weight"]
+        [::std::mem::offset_of!(xen_domctl_sched_credit, weight) - 0usize];
+    ["Offset of field: xen_domctl_sched_credit::cap"]
+        [::std::mem::offset_of!(xen_domctl_sched_credit, cap) - 2usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of xen_domctl_sched_credit2"]
+        [::std::mem::size_of::<xen_domctl_sched_credit2>() - 4usize];
+    ["Alignment of xen_domctl_sched_credit2"]
+        [::std::mem::align_of::<xen_domctl_sched_credit2>() - 2usize];
+    ["Offset of field: xen_domctl_sched_credit2::weight"]
+        [::std::mem::offset_of!(xen_domctl_sched_credit2, weight) - 0usize];
+    ["Offset of field: xen_domctl_sched_credit2::cap"]
+        [::std::mem::offset_of!(xen_domctl_sched_credit2, cap) - 2usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
     ["Size of xen_sysctl_physinfo"][::std::mem::size_of::<xen_sysctl_physinfo>() - 112usize];
     ["Alignment of xen_sysctl_physinfo"][::std::mem::align_of::<xen_sysctl_physinfo>() - 8usize];
     ["Offset of field: xen_sysctl_physinfo::threads_per_core"]
@@ -620,6 +709,39 @@ const _: () = {
     ["Offset of field: xc_error::code"][::std::mem::offset_of!(xc_error, code) - 0usize];
     ["Offset of field: xc_error::message"][::std::mem::offset_of!(xc_error, message) - 4usize];
 };
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of precopy_stats"][::std::mem::size_of::<precopy_stats>() - 24usize];
+    ["Alignment of precopy_stats"][::std::mem::align_of::<precopy_stats>() - 8usize];
+    ["Offset of field: precopy_stats::iteration"]
+        [::std::mem::offset_of!(precopy_stats, iteration) - 0usize];
+    ["Offset of field: precopy_stats::total_written"]
+        [::std::mem::offset_of!(precopy_stats, total_written) - 8usize];
+    ["Offset of field: precopy_stats::dirty_count"]
+        [::std::mem::offset_of!(precopy_stats, dirty_count) - 16usize];
+};
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of save_callbacks"][::std::mem::size_of::<save_callbacks>() - 56usize];
+    ["Alignment of save_callbacks"][::std::mem::align_of::<save_callbacks>() - 8usize];
+    ["Offset of field: save_callbacks::suspend"]
+        [::std::mem::offset_of!(save_callbacks, suspend) - 0usize];
+    ["Offset of field: save_callbacks::precopy_policy"]
+        [::std::mem::offset_of!(save_callbacks, precopy_policy) - 8usize];
+    ["Offset of field: save_callbacks::postcopy"]
+        [::std::mem::offset_of!(save_callbacks, postcopy) - 16usize];
+    ["Offset of field: save_callbacks::checkpoint"]
+        [::std::mem::offset_of!(save_callbacks, checkpoint) - 24usize];
+    ["Offset of field: save_callbacks::wait_checkpoint"]
+        [::std::mem::offset_of!(save_callbacks, wait_checkpoint) - 32usize];
+    ["Offset of field: save_callbacks::switch_qemu_logdirty"]
+        [::std::mem::offset_of!(save_callbacks, switch_qemu_logdirty) - 40usize];
+    ["Offset of field: save_callbacks::data"]
+        [::std::mem::offset_of!(save_callbacks, data) - 48usize];
+};
+pub const xc_stream_type_t_XC_STREAM_PLAIN: xc_stream_type_t = 0;
+pub const xc_stream_type_t_XC_STREAM_REMUS: xc_stream_type_t = 1;
+pub const xc_stream_type_t_XC_STREAM_COLO: xc_stream_type_t = 2;
 #[allow(clippy::unnecessary_operation, clippy::identity_op)]
 const _: () = {
     ["Size of libxl_uuid"][::std::mem::size_of::<libxl_uuid>() - 16usize];

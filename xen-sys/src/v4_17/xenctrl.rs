@@ -24,6 +24,26 @@ pub struct XenCtrlFns {
         vcpu: u32,
         info: *mut xc_vcpuinfo_t,
     ) -> ::std::os::raw::c_int,
+    pub xc_sched_credit_domain_set: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit,
+    ) -> ::std::os::raw::c_int,
+    pub xc_sched_credit_domain_get: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit,
+    ) -> ::std::os::raw::c_int,
+    pub xc_sched_credit2_domain_set: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit2,
+    ) -> ::std::os::raw::c_int,
+    pub xc_sched_credit2_domain_get: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit2,
+    ) -> ::std::os::raw::c_int,
     pub xc_cpupool_freeinfo: unsafe extern "C" fn(xch: *mut xc_interface) -> xc_cpumap_t,
     pub xc_physinfo: unsafe extern "C" fn(
         xch: *mut xc_interface,
@@ -86,6 +106,14 @@ impl XenCtrlFns {
         let xc_domain_getinfolist =
             unsafe { __library.get(b"xc_domain_getinfolist\0") }.map(|sym| *sym)?;
         let xc_vcpu_getinfo = unsafe { __library.get(b"xc_vcpu_getinfo\0") }.map(|sym| *sym)?;
+        let xc_sched_credit_domain_set =
+            unsafe { __library.get(b"xc_sched_credit_domain_set\0") }.map(|sym| *sym)?;
+        let xc_sched_credit_domain_get =
+            unsafe { __library.get(b"xc_sched_credit_domain_get\0") }.map(|sym| *sym)?;
+        let xc_sched_credit2_domain_set =
+            unsafe { __library.get(b"xc_sched_credit2_domain_set\0") }.map(|sym| *sym)?;
+        let xc_sched_credit2_domain_get =
+            unsafe { __library.get(b"xc_sched_credit2_domain_get\0") }.map(|sym| *sym)?;
         let xc_cpupool_freeinfo =
             unsafe { __library.get(b"xc_cpupool_freeinfo\0") }.map(|sym| *sym)?;
         let xc_physinfo = unsafe { __library.get(b"xc_physinfo\0") }.map(|sym| *sym)?;
@@ -111,6 +139,10 @@ impl XenCtrlFns {
             xc_get_cpumap_size,
             xc_domain_getinfolist,
             xc_vcpu_getinfo,
+            xc_sched_credit_domain_set,
+            xc_sched_credit_domain_get,
+            xc_sched_credit2_domain_set,
+            xc_sched_credit2_domain_get,
             xc_cpupool_freeinfo,
             xc_physinfo,
             xc_cputopoinfo,
@@ -159,6 +191,38 @@ impl XenCtrlFns {
         info: *mut xc_vcpuinfo_t,
     ) -> ::std::os::raw::c_int {
         unsafe { (self.xc_vcpu_getinfo)(xch, domid, vcpu, info) }
+    }
+    pub unsafe fn xc_sched_credit_domain_set(
+        &self,
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_sched_credit_domain_set)(xch, domid, sdom) }
+    }
+    pub unsafe fn xc_sched_credit_domain_get(
+        &self,
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_sched_credit_domain_get)(xch, domid, sdom) }
+    }
+    pub unsafe fn xc_sched_credit2_domain_set(
+        &self,
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit2,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_sched_credit2_domain_set)(xch, domid, sdom) }
+    }
+    pub unsafe fn xc_sched_credit2_domain_get(
+        &self,
+        xch: *mut xc_interface,
+        domid: u32,
+        sdom: *mut xen_domctl_sched_credit2,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_sched_credit2_domain_get)(xch, domid, sdom) }
     }
     pub unsafe fn xc_cpupool_freeinfo(&self, xch: *mut xc_interface) -> xc_cpumap_t {
         unsafe { (self.xc_cpupool_freeinfo)(xch) }
@@ -239,6 +303,10 @@ pub const SYMBOLS: &[&str] = &[
     "xc_get_cpumap_size",
     "xc_domain_getinfolist",
     "xc_vcpu_getinfo",
+    "xc_sched_credit_domain_set",
+    "xc_sched_credit_domain_get",
+    "xc_sched_credit2_domain_set",
+    "xc_sched_credit2_domain_get",
     "xc_cpupool_freeinfo",
     "xc_physinfo",
     "xc_cputopoinfo",

@@ -4,6 +4,34 @@ use super::types::*;
 
 pub struct XenGuestFns {
     __library: ::libloading::Library,
+    pub xc_domain_save: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        io_fd: ::std::os::raw::c_int,
+        dom: u32,
+        flags: u32,
+        callbacks: *mut save_callbacks,
+        stream_type: xc_stream_type_t,
+        recv_fd: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
+    pub xc_suspend_evtchn_release: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        domid: u32,
+        suspend_evtchn: ::std::os::raw::c_int,
+        lockfd: *mut ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
+    pub xc_await_suspend: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        suspend_evtchn: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
+    pub xc_suspend_evtchn_init_sane: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        domid: u32,
+        port: ::std::os::raw::c_int,
+        lockfd: *mut ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
     pub xc_cpu_policy_init: unsafe extern "C" fn() -> *mut xc_cpu_policy_t,
     pub xc_cpu_policy_destroy: unsafe extern "C" fn(policy: *mut xc_cpu_policy_t),
     pub xc_cpu_policy_get_system: unsafe extern "C" fn(
@@ -45,6 +73,12 @@ impl XenGuestFns {
         L: Into<::libloading::Library>,
     {
         let __library = library.into();
+        let xc_domain_save = unsafe { __library.get(b"xc_domain_save\0") }.map(|sym| *sym)?;
+        let xc_suspend_evtchn_release =
+            unsafe { __library.get(b"xc_suspend_evtchn_release\0") }.map(|sym| *sym)?;
+        let xc_await_suspend = unsafe { __library.get(b"xc_await_suspend\0") }.map(|sym| *sym)?;
+        let xc_suspend_evtchn_init_sane =
+            unsafe { __library.get(b"xc_suspend_evtchn_init_sane\0") }.map(|sym| *sym)?;
         let xc_cpu_policy_init =
             unsafe { __library.get(b"xc_cpu_policy_init\0") }.map(|sym| *sym)?;
         let xc_cpu_policy_destroy =
@@ -61,6 +95,10 @@ impl XenGuestFns {
             unsafe { __library.get(b"xc_cpu_policy_get_size\0") }.map(|sym| *sym)?;
         Ok(XenGuestFns {
             __library,
+            xc_domain_save,
+            xc_suspend_evtchn_release,
+            xc_await_suspend,
+            xc_suspend_evtchn_init_sane,
             xc_cpu_policy_init,
             xc_cpu_policy_destroy,
             xc_cpu_policy_get_system,
@@ -69,6 +107,46 @@ impl XenGuestFns {
             xc_get_cpu_levelling_caps,
             xc_cpu_policy_get_size,
         })
+    }
+    pub unsafe fn xc_domain_save(
+        &self,
+        xch: *mut xc_interface,
+        io_fd: ::std::os::raw::c_int,
+        dom: u32,
+        flags: u32,
+        callbacks: *mut save_callbacks,
+        stream_type: xc_stream_type_t,
+        recv_fd: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_domain_save)(xch, io_fd, dom, flags, callbacks, stream_type, recv_fd) }
+    }
+    pub unsafe fn xc_suspend_evtchn_release(
+        &self,
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        domid: u32,
+        suspend_evtchn: ::std::os::raw::c_int,
+        lockfd: *mut ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_suspend_evtchn_release)(xch, xce, domid, suspend_evtchn, lockfd) }
+    }
+    pub unsafe fn xc_await_suspend(
+        &self,
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        suspend_evtchn: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_await_suspend)(xch, xce, suspend_evtchn) }
+    }
+    pub unsafe fn xc_suspend_evtchn_init_sane(
+        &self,
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        domid: u32,
+        port: ::std::os::raw::c_int,
+        lockfd: *mut ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_suspend_evtchn_init_sane)(xch, xce, domid, port, lockfd) }
     }
     pub unsafe fn xc_cpu_policy_init(&self) -> *mut xc_cpu_policy_t {
         unsafe { (self.xc_cpu_policy_init)() }
@@ -122,6 +200,10 @@ impl XenGuestFns {
 
 /// Every symbol `XenGuestFns` resolves, in order.
 pub const SYMBOLS: &[&str] = &[
+    "xc_domain_save",
+    "xc_suspend_evtchn_release",
+    "xc_await_suspend",
+    "xc_suspend_evtchn_init_sane",
     "xc_cpu_policy_init",
     "xc_cpu_policy_destroy",
     "xc_cpu_policy_get_system",
