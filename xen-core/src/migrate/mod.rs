@@ -59,6 +59,7 @@
 //! ```
 
 mod backend;
+pub mod engine;
 mod error;
 mod fake;
 mod outcome;
