@@ -275,7 +275,7 @@ const PROTOTYPES: &[(&str, &str)] = &[
          xc_stream_type_t, int)",
     ),
     (
-        "xc_suspend_evtchn_init_sane",
+        "xc_suspend_evtchn_init_exclusive",
         "int (*)(xc_interface *, struct xenevtchn_handle *, uint32_t, int, int *)",
     ),
     (
@@ -293,6 +293,10 @@ const PROTOTYPES: &[(&str, &str)] = &[
     (
         "xc_sched_credit2_domain_get",
         "int (*)(xc_interface *, uint32_t, struct xen_domctl_sched_credit2 *)",
+    ),
+    (
+        "xenevtchn_notify",
+        "int (*)(xenevtchn_handle *, evtchn_port_t)",
     ),
     (
         "xenevtchn_open",

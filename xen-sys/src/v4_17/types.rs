@@ -9,6 +9,7 @@ pub type xen_cpuid_leaf_t = xen_cpuid_leaf;
 pub type xen_msr_entry_t = xen_msr_entry;
 pub type domid_t = u16;
 pub type xen_domain_handle_t = [u8; 16usize];
+pub type evtchn_port_t = u32;
 pub type physdev_pci_device_t = physdev_pci_device;
 pub type xen_domctl_getdomaininfo_t = xen_domctl_getdomaininfo;
 pub type xen_extraversion_t = [::std::os::raw::c_char; 16usize];

@@ -9,6 +9,11 @@ pub struct XenEvtchnFns {
         flags: ::std::os::raw::c_uint,
     ) -> *mut xenevtchn_handle,
     pub xenevtchn_close: unsafe extern "C" fn(xce: *mut xenevtchn_handle) -> ::std::os::raw::c_int,
+    pub xenevtchn_fd: unsafe extern "C" fn(xce: *mut xenevtchn_handle) -> ::std::os::raw::c_int,
+    pub xenevtchn_notify: unsafe extern "C" fn(
+        xce: *mut xenevtchn_handle,
+        port: evtchn_port_t,
+    ) -> ::std::os::raw::c_int,
 }
 impl XenEvtchnFns {
     pub unsafe fn new<P>(path: P) -> Result<Self, ::libloading::Error>
@@ -25,10 +30,14 @@ impl XenEvtchnFns {
         let __library = library.into();
         let xenevtchn_open = unsafe { __library.get(b"xenevtchn_open\0") }.map(|sym| *sym)?;
         let xenevtchn_close = unsafe { __library.get(b"xenevtchn_close\0") }.map(|sym| *sym)?;
+        let xenevtchn_fd = unsafe { __library.get(b"xenevtchn_fd\0") }.map(|sym| *sym)?;
+        let xenevtchn_notify = unsafe { __library.get(b"xenevtchn_notify\0") }.map(|sym| *sym)?;
         Ok(XenEvtchnFns {
             __library,
             xenevtchn_open,
             xenevtchn_close,
+            xenevtchn_fd,
+            xenevtchn_notify,
         })
     }
     pub unsafe fn xenevtchn_open(
@@ -41,7 +50,22 @@ impl XenEvtchnFns {
     pub unsafe fn xenevtchn_close(&self, xce: *mut xenevtchn_handle) -> ::std::os::raw::c_int {
         unsafe { (self.xenevtchn_close)(xce) }
     }
+    pub unsafe fn xenevtchn_fd(&self, xce: *mut xenevtchn_handle) -> ::std::os::raw::c_int {
+        unsafe { (self.xenevtchn_fd)(xce) }
+    }
+    pub unsafe fn xenevtchn_notify(
+        &self,
+        xce: *mut xenevtchn_handle,
+        port: evtchn_port_t,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xenevtchn_notify)(xce, port) }
+    }
 }
 
 /// Every symbol `XenEvtchnFns` resolves, in order.
-pub const SYMBOLS: &[&str] = &["xenevtchn_open", "xenevtchn_close"];
+pub const SYMBOLS: &[&str] = &[
+    "xenevtchn_open",
+    "xenevtchn_close",
+    "xenevtchn_fd",
+    "xenevtchn_notify",
+];

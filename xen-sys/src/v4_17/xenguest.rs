@@ -20,17 +20,17 @@ pub struct XenGuestFns {
         suspend_evtchn: ::std::os::raw::c_int,
         lockfd: *mut ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int,
-    pub xc_await_suspend: unsafe extern "C" fn(
-        xch: *mut xc_interface,
-        xce: *mut xenevtchn_handle,
-        suspend_evtchn: ::std::os::raw::c_int,
-    ) -> ::std::os::raw::c_int,
-    pub xc_suspend_evtchn_init_sane: unsafe extern "C" fn(
+    pub xc_suspend_evtchn_init_exclusive: unsafe extern "C" fn(
         xch: *mut xc_interface,
         xce: *mut xenevtchn_handle,
         domid: u32,
         port: ::std::os::raw::c_int,
         lockfd: *mut ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
+    pub xc_await_suspend: unsafe extern "C" fn(
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        suspend_evtchn: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int,
     pub xc_cpu_policy_init: unsafe extern "C" fn() -> *mut xc_cpu_policy_t,
     pub xc_cpu_policy_destroy: unsafe extern "C" fn(policy: *mut xc_cpu_policy_t),
@@ -76,9 +76,9 @@ impl XenGuestFns {
         let xc_domain_save = unsafe { __library.get(b"xc_domain_save\0") }.map(|sym| *sym)?;
         let xc_suspend_evtchn_release =
             unsafe { __library.get(b"xc_suspend_evtchn_release\0") }.map(|sym| *sym)?;
+        let xc_suspend_evtchn_init_exclusive =
+            unsafe { __library.get(b"xc_suspend_evtchn_init_exclusive\0") }.map(|sym| *sym)?;
         let xc_await_suspend = unsafe { __library.get(b"xc_await_suspend\0") }.map(|sym| *sym)?;
-        let xc_suspend_evtchn_init_sane =
-            unsafe { __library.get(b"xc_suspend_evtchn_init_sane\0") }.map(|sym| *sym)?;
         let xc_cpu_policy_init =
             unsafe { __library.get(b"xc_cpu_policy_init\0") }.map(|sym| *sym)?;
         let xc_cpu_policy_destroy =
@@ -97,8 +97,8 @@ impl XenGuestFns {
             __library,
             xc_domain_save,
             xc_suspend_evtchn_release,
+            xc_suspend_evtchn_init_exclusive,
             xc_await_suspend,
-            xc_suspend_evtchn_init_sane,
             xc_cpu_policy_init,
             xc_cpu_policy_destroy,
             xc_cpu_policy_get_system,
@@ -130,15 +130,7 @@ impl XenGuestFns {
     ) -> ::std::os::raw::c_int {
         unsafe { (self.xc_suspend_evtchn_release)(xch, xce, domid, suspend_evtchn, lockfd) }
     }
-    pub unsafe fn xc_await_suspend(
-        &self,
-        xch: *mut xc_interface,
-        xce: *mut xenevtchn_handle,
-        suspend_evtchn: ::std::os::raw::c_int,
-    ) -> ::std::os::raw::c_int {
-        unsafe { (self.xc_await_suspend)(xch, xce, suspend_evtchn) }
-    }
-    pub unsafe fn xc_suspend_evtchn_init_sane(
+    pub unsafe fn xc_suspend_evtchn_init_exclusive(
         &self,
         xch: *mut xc_interface,
         xce: *mut xenevtchn_handle,
@@ -146,7 +138,15 @@ impl XenGuestFns {
         port: ::std::os::raw::c_int,
         lockfd: *mut ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int {
-        unsafe { (self.xc_suspend_evtchn_init_sane)(xch, xce, domid, port, lockfd) }
+        unsafe { (self.xc_suspend_evtchn_init_exclusive)(xch, xce, domid, port, lockfd) }
+    }
+    pub unsafe fn xc_await_suspend(
+        &self,
+        xch: *mut xc_interface,
+        xce: *mut xenevtchn_handle,
+        suspend_evtchn: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        unsafe { (self.xc_await_suspend)(xch, xce, suspend_evtchn) }
     }
     pub unsafe fn xc_cpu_policy_init(&self) -> *mut xc_cpu_policy_t {
         unsafe { (self.xc_cpu_policy_init)() }
@@ -202,8 +202,8 @@ impl XenGuestFns {
 pub const SYMBOLS: &[&str] = &[
     "xc_domain_save",
     "xc_suspend_evtchn_release",
+    "xc_suspend_evtchn_init_exclusive",
     "xc_await_suspend",
-    "xc_suspend_evtchn_init_sane",
     "xc_cpu_policy_init",
     "xc_cpu_policy_destroy",
     "xc_cpu_policy_get_system",
