@@ -144,15 +144,11 @@ pub struct ResumeArgs {
 
 /// Runs `xenadm migrate`.
 pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
-    // A migration after a preflight over default ssh shares one connection between the probe
-    // and the stream (one key exchange, as xl's one); without the master, plain ssh.
-    let shared = (!args.no_check && !args.check && args.ssh.is_none())
-        .then(|| SharedSsh::connect("ssh", &args.host, Duration::from_secs(120)).ok())
-        .flatten();
-    let ssh = shared
-        .as_ref()
-        .map(SharedSsh::ssh_command)
-        .or_else(|| args.ssh.clone());
+    // One ssh connection for the probe and the stream when both go over default ssh; the
+    // master lives until this function returns.
+    let preflight_then_send = !args.no_check && !args.check;
+    let (_shared, ssh) =
+        SharedSsh::for_migration(&args.host, args.ssh.as_deref(), preflight_then_send);
     if !args.no_check {
         let check = crate::commands::migrate_check::options(
             &args.domain,

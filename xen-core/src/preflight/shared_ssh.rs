@@ -94,6 +94,26 @@ impl SharedSsh {
         }
     }
 
+    /// For a migration and its preflight to `host`: the master to share, and the ssh command
+    /// (xl's `-s`) both then use. Shared only when both run (`preflight_then_send`) over the
+    /// default `ssh` (`ssh` is `-s` as given, `None` for the default: a given one may not be
+    /// OpenSSH); otherwise, or when the master is not ready within two minutes, no master and
+    /// `ssh` as given, each connecting on its own.
+    pub fn for_migration(
+        host: &str,
+        ssh: Option<&str>,
+        preflight_then_send: bool,
+    ) -> (Option<SharedSsh>, Option<String>) {
+        let shared = (preflight_then_send && ssh.is_none())
+            .then(|| SharedSsh::connect("ssh", host, Duration::from_secs(120)).ok())
+            .flatten();
+        let command = shared
+            .as_ref()
+            .map(SharedSsh::ssh_command)
+            .or_else(|| ssh.map(str::to_string));
+        (shared, command)
+    }
+
     /// The ssh command (xl's `-s`) whose connections go through this master; should the
     /// master be gone, ssh connects on its own.
     pub fn ssh_command(&self) -> String {
@@ -218,5 +238,18 @@ mod tests {
             .to_string();
         assert!(err.contains("not ready within"), "{err}");
         assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn only_a_preflight_then_a_send_over_default_ssh_shares() {
+        // A given -s (even empty: a raw transport) or a preflight alone: no master is started.
+        let (shared, ssh) = SharedSsh::for_migration("hostb", Some("ssh -p 2222"), true);
+        assert!(shared.is_none());
+        assert_eq!(ssh.as_deref(), Some("ssh -p 2222"));
+        let (shared, ssh) = SharedSsh::for_migration("hostb", Some(""), true);
+        assert!(shared.is_none());
+        assert_eq!(ssh.as_deref(), Some(""));
+        let (shared, ssh) = SharedSsh::for_migration("hostb", None, false);
+        assert!(shared.is_none() && ssh.is_none());
     }
 }
