@@ -36,7 +36,7 @@ pub fn install(sink: Sink, verbose: bool) {
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
-/// The layer: filters to vhostmd's events and writes each as one line.
+/// The layer: the events [`vhostmd::log::shown`] passes, each written as one line.
 #[derive(Debug)]
 pub struct DaemonLog {
     sink: Sink,
@@ -68,30 +68,16 @@ fn stderr_line(level: Level, message: &str) -> String {
     format!("vhostmd: {prefix}{message}")
 }
 
-/// The syslog datagram for a message of `level`: facility daemon (3), upstream's severities
-/// (error 3, warning 4, notice 5 for `INFO`, info 6 for `DEBUG`).
+/// The syslog datagram for a message of `level`: facility daemon (3), upstream's severity
+/// ([`vhostmd::log::syslog_severity`]).
 fn syslog_line(level: Level, message: &str, pid: u32) -> String {
-    let severity = if level == Level::ERROR {
-        3
-    } else if level == Level::WARN {
-        4
-    } else if level == Level::INFO {
-        5
-    } else {
-        6
-    };
+    let severity = vhostmd::log::syslog_severity(level);
     format!("<{}>vhostmd[{pid}]: {message}", 3 * 8 + severity)
 }
 
 impl<S: Subscriber> Layer<S> for DaemonLog {
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        let target = metadata.target();
-        let max = if self.verbose {
-            Level::DEBUG
-        } else {
-            Level::INFO
-        };
-        (target == "vhostmd" || target.starts_with("vhostmd::")) && *metadata.level() <= max
+        vhostmd::log::shown(metadata, self.verbose)
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
