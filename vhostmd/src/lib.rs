@@ -104,4 +104,4 @@ pub use metrics::{Metric, MetricsDocument};
 pub use reader::{DiskContent, ProbeOptions, ReadOptions, find_disk, parse_image, read_disk};
 pub use vms::{NoVms, StaticVms, VirshVms, Vm, VmSource, VmStats};
 #[cfg(feature = "xen")]
-pub use xen::{XenHost, XenVms};
+pub use xen::{VmSourceKind, XenHost, XenVms};

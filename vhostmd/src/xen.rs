@@ -4,13 +4,14 @@
 
 use std::error::Error as _;
 use std::fmt;
+use std::path::Path;
 
 use xen_core::XenError;
 use xen_core::host::{DomainStats, Host, HostBackend, Sample, SampleFlags, XenBackend};
 
 use crate::error::VhostmdError;
 use crate::host::{HostStats, HostView, Snapshot};
-use crate::vms::{Vm, VmSource, VmStats};
+use crate::vms::{NoVms, StaticVms, VirshVms, Vm, VmSource, VmStats};
 
 /// The running domains of a Xen host, Domain-0 included (as upstream vhostmd lists them
 /// through libvirt on Xen), in domain-id order, with CPU time and memory for the built-in
@@ -230,6 +231,64 @@ impl<B: HostBackend + Send> VmSource for XenHost<B> {
     }
 }
 
+/// Where the daemon's list of running VMs comes from (the drop-in's `--vm-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VmSourceKind {
+    /// [`VmSourceKind::Xen`] in a Xen dom0, else [`VmSourceKind::Libvirt`].
+    Auto,
+    /// libvirt, read-only, through `virsh -r` ([`VirshVms`]).
+    Libvirt,
+    /// The Xen host's domains ([`XenVms`]).
+    Xen,
+    /// No VMs: host metrics only ([`NoVms`]).
+    None,
+}
+
+impl VmSourceKind {
+    /// The daemon's VM source on this machine: `self`, unless a fixed list file (`vms`,
+    /// [`StaticVms`]) replaces it; `connect` is libvirt's URI. In a Xen dom0 the host metrics
+    /// are the hypervisor's (dom0's own `/proc` describes dom0 alone): the Xen source gives them
+    /// with its domains, and any other source is wrapped in [`XenHost`].
+    ///
+    /// # Errors
+    ///
+    /// [`VhostmdError::Read`] or a line's error when the `vms` file cannot be read.
+    pub fn open_here(
+        self,
+        vms: Option<&Path>,
+        connect: Option<String>,
+    ) -> Result<Box<dyn VmSource>, VhostmdError> {
+        let dom0 = xen_role::detect().role == xen_role::XenRole::Dom0;
+        self.open_for(vms, connect, dom0)
+    }
+
+    /// [`VmSourceKind::open_here`] on a machine that is a Xen dom0 or not.
+    fn open_for(
+        self,
+        vms: Option<&Path>,
+        connect: Option<String>,
+        dom0: bool,
+    ) -> Result<Box<dyn VmSource>, VhostmdError> {
+        let kind = match self {
+            VmSourceKind::Auto if dom0 => VmSourceKind::Xen,
+            VmSourceKind::Auto => VmSourceKind::Libvirt,
+            other => other,
+        };
+        let source: Box<dyn VmSource> = match (vms, kind) {
+            (Some(file), _) => Box::new(StaticVms::read(file)?),
+            (None, VmSourceKind::Xen) => return Ok(Box::new(XenVms::new())),
+            (None, VmSourceKind::None) => Box::new(NoVms),
+            (None, _) => Box::new(VirshVms::new(connect)),
+        };
+        Ok(if dom0 {
+            Box::new(XenHost::new(source))
+        } else {
+            source
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,5 +439,26 @@ mod tests {
     fn test_new_opens_nothing_until_asked() {
         let vms = XenVms::new();
         assert!(format!("{vms:?}").contains("open: false"));
+    }
+
+    #[test]
+    fn test_vm_source_by_machine() {
+        let open = |kind: VmSourceKind, vms: Option<&Path>, dom0: bool| {
+            format!("{:?}", kind.open_for(vms, None, dom0).unwrap())
+        };
+        // Auto: Xen's domains in a dom0, libvirt elsewhere.
+        assert!(open(VmSourceKind::Auto, None, true).starts_with("XenVms"));
+        assert!(open(VmSourceKind::Auto, None, false).starts_with("VirshVms"));
+        // In a dom0 any other source gets the hypervisor's host figures.
+        assert!(open(VmSourceKind::Libvirt, None, true).starts_with("XenHost"));
+        assert!(open(VmSourceKind::None, None, true).starts_with("XenHost { vms: NoVms"));
+        assert!(open(VmSourceKind::None, None, false).starts_with("NoVms"));
+        // A fixed list replaces the choice, Xen's included.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vms");
+        std::fs::write(&file, "1\tweb1\t20e9db37-a6ea-42b4-9611-9b9d2aa1cc27\n").unwrap();
+        let fixed = open(VmSourceKind::Xen, Some(&file), true);
+        assert!(fixed.starts_with("XenHost { vms: StaticVms"), "{fixed}");
+        assert!(open(VmSourceKind::Xen, Some(&file), false).starts_with("StaticVms"));
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::Parser as _;
 use vhostmd::daemon::{self, DaemonOptions};
-use vhostmd::{Config, NoVms, StaticVms, VhostmdError, VirshVms, VmSource, XenHost, XenVms};
+use vhostmd::{Config, VhostmdError, VmSourceKind};
 use vhostmd_args::{Args, Source};
 
 fn main() -> ExitCode {
@@ -53,25 +53,13 @@ fn run(args: Args) -> Result<(), VhostmdError> {
         );
         return Ok(());
     }
-    // In a Xen dom0 the host metrics are the hypervisor's (dom0's own /proc describes dom0):
-    // the Xen source gives them with its domains; any other source is wrapped in XenHost.
-    let dom0 = xen_role::detect().role == xen_role::XenRole::Dom0;
-    let source = match args.vm_source {
-        Source::Auto if dom0 => Source::Xen,
-        Source::Auto => Source::Libvirt,
-        other => other,
+    let kind = match args.vm_source {
+        Source::Auto => VmSourceKind::Auto,
+        Source::Libvirt => VmSourceKind::Libvirt,
+        Source::Xen => VmSourceKind::Xen,
+        Source::None => VmSourceKind::None,
     };
-    let vms: Box<dyn VmSource> = match (&args.vms, source) {
-        (None, Source::Xen) => Box::new(XenVms::new()),
-        (Some(file), _) => Box::new(StaticVms::read(file)?),
-        (None, Source::None) => Box::new(NoVms),
-        (None, _) => Box::new(VirshVms::new(args.connect.clone())),
-    };
-    let vms: Box<dyn VmSource> = if dom0 && (args.vms.is_some() || source != Source::Xen) {
-        Box::new(XenHost::new(vms))
-    } else {
-        vms
-    };
+    let vms = kind.open_here(args.vms.as_deref(), args.connect.clone())?;
     // The library logs through `tracing`; upstream's sinks: stderr with -d, else syslog.
     let sink = if args.no_daemonize {
         daemon_log::Sink::Stderr
