@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use xen_core::ffi::SuspendAbi;
+use xen_core::migrate::engine::EngineBackend;
+use xen_core::migrate::engine::policy::PolicyOptions;
 use xen_core::migrate::{
-    self, Control, EXIT_MOVED, Event, LibxlBackend, ReceiveOptions, SendOptions,
+    self, Control, EXIT_MOVED, Event, LibxlBackend, MigrationBackend, ReceiveOptions, SaverEvent,
+    SendOptions,
 };
 use xen_core::preflight::SharedSsh;
 
@@ -79,6 +82,60 @@ pub struct MigrateArgs {
     /// xenadm is probed with stock tools.
     #[arg(long, value_name = "PATH", default_value = "xenadm")]
     pub remote_xenadm: String,
+    /// Who copies the memory: libxl (libxl_domain_suspend, libxc's fixed policy) or xenadm's
+    /// own pre-copy engine over libxenguest (PV guests; the options below). Either way the
+    /// stream is libxl's, for any receiver.
+    #[arg(long, value_enum, default_value_t = Engine::Libxl)]
+    pub engine: Engine,
+    /// xenadm engine: stop the live passes once the dirty pages' estimated copy time (at the
+    /// last pass's measured throughput) is at most MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub max_downtime: Option<u64>,
+    /// xenadm engine: at most N live passes, the first full one included (default 5, libxc's).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_passes: Option<u32>,
+    /// xenadm engine: while the guest dirties memory faster than the link carries it, halve
+    /// its CPU share (a credit/credit2 cap) pass by pass; its own cap is put back afterwards,
+    /// whatever happens.
+    #[arg(long)]
+    pub auto_converge: bool,
+    /// xenadm engine: when the guest cannot converge (or miss --max-downtime at the pass
+    /// limit), cancel: the guest keeps running here.
+    #[arg(long)]
+    pub abort_if_not_converging: bool,
+}
+
+/// Who copies the guest's memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// libxl_domain_suspend (what xl does).
+    Libxl,
+    /// xenadm's pre-copy engine over libxenguest's xc_domain_save (PV guests).
+    Xenadm,
+}
+
+impl MigrateArgs {
+    /// The engine's policy, or a usage error when its options come without `--engine xenadm`.
+    fn policy(&self) -> Result<Option<PolicyOptions>, String> {
+        let given = self.max_downtime.is_some()
+            || self.max_passes.is_some()
+            || self.auto_converge
+            || self.abort_if_not_converging;
+        match self.engine {
+            Engine::Libxl if given => Err("--max-downtime, --max-passes, --auto-converge and --abort-if-not-converging need --engine xenadm".to_string()),
+            Engine::Libxl => Ok(None),
+            Engine::Xenadm => {
+                let mut options = PolicyOptions::default();
+                options.max_downtime = self.max_downtime.map(Duration::from_millis);
+                if let Some(passes) = self.max_passes {
+                    options.max_passes = passes;
+                }
+                options.auto_converge = self.auto_converge;
+                options.abort_if_not_converging = self.abort_if_not_converging;
+                Ok(Some(options))
+            }
+        }
+    }
 }
 
 const MIGRATE_HELP: &str = "\
@@ -160,6 +217,13 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
             return Ok(code);
         }
     }
+    let policy = args.policy().unwrap_or_else(|message| {
+        clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!("{message}\n"),
+        )
+        .exit()
+    });
     let control = Control::new();
     control
         .cancel_on_signals(|line| eprintln!("{line}"))
@@ -167,7 +231,11 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
     let env_abi = std::env::var("XENADM_SUSPEND_ABI").ok();
     let abi = migrate::suspend_abi(args.suspend_abi, env_abi.as_deref())
         .map_err(xen_core::XenError::from)?;
-    let mut backend = LibxlBackend::open(migrate::log_level(verbose), abi)?;
+    let level = migrate::log_level(verbose);
+    let mut backend: Box<dyn MigrationBackend> = match policy {
+        None => Box::new(LibxlBackend::open(level, abi)?),
+        Some(policy) => Box::new(EngineBackend::open(level, abi, policy, control.clone())?),
+    };
     let mut options = SendOptions::new(&args.domain, &args.host);
     options.ssh_command = ssh;
     options.receive_command = args.receive_command.clone();
@@ -178,7 +246,7 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
     options.compress = args.compress;
     options.bandwidth_bytes_per_s = args.bandwidth;
     let (sink, bar) = progress_sink(args.progress, out.quiet());
-    let result = migrate::send(&mut backend, &options, &control, sink);
+    let result = migrate::send(backend.as_mut(), &options, &control, sink);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -234,8 +302,15 @@ fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Opt
         }
         ProgressMode::Auto => (
             Box::new(|event: &Event| {
-                if let Event::Phase { phase } = event {
-                    eprintln!("migration sender: {}", migrate::phase_text(*phase));
+                match event {
+                    Event::Phase { phase } => {
+                        eprintln!("migration sender: {}", migrate::phase_text(*phase));
+                    }
+                    // xenadm's engine: every decision of its policy, one line each.
+                    Event::Saver(SaverEvent::Policy(decision)) => {
+                        eprintln!("migration sender: {}", migrate::policy_text(decision));
+                    }
+                    _ => {}
                 }
             }),
             None,
@@ -268,4 +343,53 @@ pub fn resume(args: &ResumeArgs, verbose: u8, out: &Output) -> Result<u8, CliErr
         migrate::resume_on_source(&mut backend, &args.domain).map_err(xen_core::XenError::from)?;
     out.print(&migrate::resume_text(domid, &name, resumed))?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: MigrateArgs,
+    }
+
+    fn policy(extra: &[&str]) -> Result<Option<PolicyOptions>, String> {
+        let argv = ["migrate", "g1", "hostb"].iter().chain(extra);
+        <Wrap as clap::Parser>::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .args
+            .policy()
+    }
+
+    #[test]
+    fn engine_options_need_the_xenadm_engine() {
+        assert_eq!(policy(&[]), Ok(None));
+        assert_eq!(policy(&["--engine", "libxl"]), Ok(None));
+        let err = policy(&["--auto-converge"]).unwrap_err();
+        assert!(err.contains("need --engine xenadm"), "{err}");
+        assert!(policy(&["--engine", "libxl", "--max-downtime", "300"]).is_err());
+        assert_eq!(
+            policy(&["--engine", "xenadm"]),
+            Ok(Some(PolicyOptions::default()))
+        );
+        let options = policy(&[
+            "--engine",
+            "xenadm",
+            "--max-downtime",
+            "300",
+            "--max-passes",
+            "8",
+            "--auto-converge",
+            "--abort-if-not-converging",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(options.max_downtime, Some(Duration::from_millis(300)));
+        assert_eq!(options.max_passes, 8);
+        assert!(options.auto_converge && options.abort_if_not_converging);
+        assert!(policy(&["--engine", "xenadm", "--max-passes", "0"]).is_err());
+        assert!(policy(&["--engine", "qemu"]).is_err());
+    }
 }

@@ -10,6 +10,8 @@
 //! | [`XenStoreHandle`] | `xs_handle` | `xs_open` | `xs_close` |
 //! | [`XsTransaction`] | `xs_transaction_t` | `xs_transaction_start` | `xs_transaction_end` |
 //! | [`LibxlCtx`] | `libxl_ctx` | `libxl_ctx_alloc` | `libxl_ctx_free` |
+//! | [`SuspendChannel`] | `xenevtchn_handle` + suspend port | `xenevtchn_open` + `xc_suspend_evtchn_init_exclusive` | `xc_suspend_evtchn_release` + `xenevtchn_close` |
+//! | [`DomainSaver`] (per call) | `struct save_callbacks` | [`DomainSaver::save`] | its return |
 //! | [`CpuPolicies`] (per call) | `xc_cpu_policy_t` | `xc_cpu_policy_init` | `xc_cpu_policy_destroy` |
 //!
 //! Each keeps an `Arc` of its loaded library ([`xen_sys::Loaded`]), and whatever the C side
@@ -40,6 +42,7 @@ pub mod libxl;
 mod libxl_config;
 mod libxl_migrate;
 mod logger;
+mod save;
 mod xenctrl;
 mod xenstat;
 mod xenstore;
@@ -49,6 +52,7 @@ pub use libxl::{LibxlCtx, LibxlDomain};
 pub use libxl_config::DomainConfig;
 pub use libxl_migrate::SuspendAbi;
 pub use logger::{LogLevel, ProgressCall, ProgressHook, XtlLogger};
+pub use save::{CreditParams, CreditScheduler, DomainSaver, SaveCallbacks, SuspendChannel};
 pub use xenctrl::{DomainInfo, PhysInfo, VcpuInfo, VersionInfo, XcInterface};
 pub use xenstat::{
     StatDomain, StatNetwork, StatNode, StatVbd, StatVcpu, XenStatHandle, XenStatNode,

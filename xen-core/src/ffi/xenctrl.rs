@@ -212,6 +212,11 @@ impl XcInterface {
         self.xch.as_ptr()
     }
 
+    /// libxenctrl's function table, for the calls bound in other files of this module.
+    pub(super) fn lib(&self) -> &XenCtrl {
+        &self.lib
+    }
+
     /// The host's CPUs and memory.
     pub fn physinfo(&self) -> Result<PhysInfo, XenError> {
         // SAFETY: xc_physinfo_t is plain integers, for which all zeros is valid.

@@ -150,6 +150,14 @@ pub enum MigrateError {
         #[source]
         source: super::wire::WireError,
     },
+    /// xenadm's own engine (`--engine xenadm`) could not save the guest.
+    #[error("xenadm's engine, domain {domain}: {message}")]
+    Engine {
+        /// The guest.
+        domain: String,
+        /// What failed, and what the policy or the guest did.
+        message: String,
+    },
     /// Setting up the local pipe or thread failed.
     #[error("{what} failed")]
     Local {

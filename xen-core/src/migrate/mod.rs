@@ -88,8 +88,8 @@ pub use receiver::{ReceiveOptions, Received, XL_LOCK_PATH, receive, receiver_std
 pub use render::failure_json;
 pub use render::{
     ProgressView, SUSPEND_ABI_NAMES, cancel_text, failure_text, log_level, parse_bandwidth,
-    parse_suspend_abi, phase_text, progress_text, resume_text, saver_text, summary_text,
-    suspend_abi, target_label,
+    parse_suspend_abi, phase_text, policy_text, progress_text, resume_text, saver_text,
+    summary_text, suspend_abi, target_label,
 };
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 pub use saver::{SaverEvent, SaverSink, parse_log_line, parse_progress};

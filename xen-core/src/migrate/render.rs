@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::engine::policy::{Action, Decision, Reason};
 use super::error::MigrateError;
 use super::outcome::Failure;
 use super::progress::{Event, Phase, Summary, Transfer};
@@ -109,7 +110,52 @@ pub fn saver_text(event: &SaverEvent) -> String {
         SaverEvent::Suspended => "libxc: guest suspended, sending the last pages".to_string(),
         SaverEvent::Verify { sent, total } => format!("libxc verify: {sent}/{total} pages"),
         SaverEvent::StreamEnd | SaverEvent::Complete => "libxc: stream complete".to_string(),
+        SaverEvent::Policy(decision) => policy_text(decision),
     }
+}
+
+/// One decision of xenadm's pre-copy policy, e.g. `policy after pass 3: 9100 pages dirty,
+/// ~2210 ms at 16.0 MiB/s: not converging, CPU capped to 50 %: another pass`.
+pub fn policy_text(decision: &Decision) -> String {
+    let mut facts = Vec::new();
+    if let Some(dirty) = decision.dirty_pages {
+        facts.push(format!("{dirty} pages dirty"));
+    }
+    match (decision.estimate_ms, decision.throughput_bytes_per_s) {
+        (Some(ms), Some(bps)) => facts.push(format!(
+            "~{ms} ms at {:.1} MiB/s",
+            bps as f64 / (1024.0 * 1024.0)
+        )),
+        (None, Some(bps)) => facts.push(format!("{:.1} MiB/s", bps as f64 / (1024.0 * 1024.0))),
+        _ => {}
+    }
+    let why = match decision.reason {
+        Reason::FirstPass => "first pass, every page".to_string(),
+        Reason::PassEnded => "pass ended".to_string(),
+        Reason::Converging => "converging".to_string(),
+        Reason::Throttled => format!(
+            "dirtying faster than the link: CPU capped to {} %",
+            decision.cpu_share_percent
+        ),
+        Reason::NotConverging => "not converging".to_string(),
+        Reason::DowntimeFits => "fits --max-downtime".to_string(),
+        Reason::FewDirty => "few pages dirty".to_string(),
+        Reason::PassLimit => "pass limit reached".to_string(),
+        Reason::GaveUp => "cannot converge (--abort-if-not-converging)".to_string(),
+        Reason::Cancelled => "cancelled".to_string(),
+    };
+    let action = match decision.action {
+        Action::Continue if decision.reason == Reason::PassEnded => "",
+        Action::Continue => ": another pass",
+        Action::StopAndCopy => ": last live pass, then suspend and copy the rest",
+        Action::Abort => ": abort, the guest keeps running here",
+    };
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", facts.join(", "))
+    };
+    format!("policy after pass {}: {facts}{why}{action}", decision.pass)
 }
 
 /// The progress bar's state: the last transfer and libxc report, shown together.
@@ -221,6 +267,44 @@ pub fn cancel_text(signal: &str, took_effect: bool) -> String {
 mod tests {
     use super::*;
     use crate::migrate::{Placement, Step};
+
+    #[test]
+    fn policy_decisions_read_as_sentences() {
+        let mut decision = Decision {
+            pass: 3,
+            action: Action::Continue,
+            reason: Reason::Throttled,
+            dirty_pages: Some(9100),
+            throughput_bytes_per_s: Some(16 << 20),
+            estimate_ms: Some(2221),
+            cpu_share_percent: 50,
+        };
+        assert_eq!(
+            policy_text(&decision),
+            "policy after pass 3: 9100 pages dirty, ~2221 ms at 16.0 MiB/s: dirtying faster than the link: CPU capped to 50 %: another pass"
+        );
+        decision.reason = Reason::DowntimeFits;
+        decision.action = Action::StopAndCopy;
+        assert!(
+            policy_text(&decision)
+                .ends_with("fits --max-downtime: last live pass, then suspend and copy the rest")
+        );
+        decision.reason = Reason::PassEnded;
+        decision.action = Action::Continue;
+        decision.dirty_pages = None;
+        decision.estimate_ms = None;
+        assert_eq!(
+            saver_text(&SaverEvent::Policy(decision)),
+            "policy after pass 3: 16.0 MiB/s: pass ended"
+        );
+        decision.reason = Reason::GaveUp;
+        decision.action = Action::Abort;
+        decision.throughput_bytes_per_s = None;
+        assert_eq!(
+            policy_text(&decision),
+            "policy after pass 3: cannot converge (--abort-if-not-converging): abort, the guest keeps running here"
+        );
+    }
 
     #[test]
     fn texts_are_stable() {

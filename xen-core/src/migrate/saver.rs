@@ -50,6 +50,8 @@ pub enum SaverEvent {
     StreamEnd,
     /// "Complete".
     Complete,
+    /// xenadm's own engine: what its pre-copy policy decided (`--engine xenadm` only).
+    Policy(super::engine::policy::Decision),
 }
 
 /// Where a backend sends the saver's events (from whichever thread is inside libxl).

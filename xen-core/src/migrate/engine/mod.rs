@@ -6,5 +6,9 @@
 //! | file | purpose |
 //! |---|---|
 //! | [`policy`] | the pre-copy policy as pure logic: downtime target, pass limit, auto-converge |
+//! | `backend` | [`EngineBackend`]: the libxl backend with the engine's suspend and save |
 
+mod backend;
 pub mod policy;
+
+pub use backend::{EngineBackend, SUSPEND_TIMEOUT};

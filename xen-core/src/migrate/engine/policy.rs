@@ -122,7 +122,7 @@ pub enum Reason {
 }
 
 /// One answer of the policy, with what it was based on (for the progress display).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Decision {
