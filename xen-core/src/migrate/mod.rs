@@ -17,6 +17,7 @@
 //! | `saver` | libxc's progress through libxl's logger (passes, the suspend) as typed events |
 //! | `sender` / `receiver` | the two state machines |
 //! | `backend` | [`MigrationBackend`] and the real [`LibxlBackend`] |
+//! | [`engine`] | `--engine xenadm`: [`engine::EngineBackend`], our own pre-copy engine over libxenguest's `xc_domain_save` with [`engine::policy`] (downtime target, auto-converge, abort) instead of `libxl_domain_suspend` |
 //! | `fake` | [`FakeHost`], an in-memory host for protocol tests |
 //! | `outcome` | where the guest is after a failure, exit codes, the fix |
 //! | `render` | the texts the commands print (phases, progress, summary, failure) |

@@ -237,7 +237,13 @@ impl Policy {
         if cancelled {
             return (Action::Abort, Reason::Cancelled);
         }
+        // This pass would be the `iteration + 1`th: the last one allowed is sent live, then
+        // libxc suspends (as libxc's own policy, which stops after its 5th pass).
+        let last_allowed = call.iteration.saturating_add(1) >= self.options.max_passes;
         let Some(pass) = self.last_pass else {
+            if last_allowed {
+                return (Action::StopAndCopy, Reason::PassLimit);
+            }
             return (Action::Continue, Reason::FirstPass);
         };
         let estimate = throughput(pass).map(|bps| {
@@ -260,7 +266,7 @@ impl Policy {
         // Pages dirtied during the last pass against the pages it sent in the same time:
         // the dirty rate against the link's (within 10 %).
         let converging = dirty.saturating_mul(10) < pass.pages.saturating_mul(9);
-        if call.iteration >= self.options.max_passes {
+        if last_allowed {
             if self.options.abort_if_not_converging {
                 return (Action::Abort, Reason::GaveUp);
             }
