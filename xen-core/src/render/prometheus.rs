@@ -75,11 +75,9 @@
 //! assert!(text.contains("xen_domain_cpu_seconds_total{domain=\"web \\\"1\\\"\",domid=\"1\"} 12.5\n"));
 //! assert!(text.contains("xen_up 1\n"));
 //! ```
-// Length note: over 700 lines only with its unit tests (the renderer is about 570 lines); the
-// tests pin the exposition text of every metric family.
-
 // Length note: over 700 lines only with the unit tests at the bottom (the exposition writer is
-// about 570 lines, most of it the metric catalogue documented above).
+// about 570 lines, most of it the metric catalogue documented above); the tests pin the
+// exposition text of every metric family.
 
 use std::io::{self, Write};
 use std::time::Duration;
