@@ -204,11 +204,7 @@ impl MigrationBackend for EngineBackend {
             if let Some(why) = failure {
                 message = format!("{why} ({message})");
             } else if let Some(d) = last.filter(|d| d.action == Action::Abort) {
-                message = format!(
-                    "the policy aborted after pass {}: {} ({message})",
-                    d.pass,
-                    crate::migrate::render::policy_text(&d)
-                );
+                message = format!("{} ({message})", crate::migrate::render::policy_text(&d));
             }
             if let Err(e) = restored {
                 message.push_str(&format!("; restoring its CPU cap failed: {e}"));
