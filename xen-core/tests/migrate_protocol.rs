@@ -696,15 +696,18 @@ fn test_either_end_killed_at_every_step() {
     assert!(result.is_ok());
 }
 
-#[test]
-fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
+/// A migration cancelled at its first progress event with pages, over a transport whose
+/// breaker shuts both socket pairs down, or (`breakable` false) over one a cancel cannot
+/// break; returns the failure and the events, with both hosts.
+fn cancel_mid_transfer(breakable: bool) -> (Box<migrate::Failure>, Vec<Event>, FakeHost, FakeHost) {
     let (source, target) = hosts(4096);
     let control = Control::new();
     let canceller = control.clone();
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();
     let (s2r_tx, s2r_rx) = UnixStream::pair().unwrap();
     let (r2s_tx, r2s_rx) = UnixStream::pair().unwrap();
-    let breakers = [s2r_tx.try_clone().unwrap(), r2s_rx.try_clone().unwrap()];
+    let breaker = breakable
+        .then(|| shut_down_on_break([s2r_tx.try_clone().unwrap(), r2s_rx.try_clone().unwrap()]));
     let peer = std::thread::spawn({
         let run = receiver(&target);
         move || run(file_of(s2r_rx), r2s_tx)
@@ -714,20 +717,29 @@ fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
         &source,
         &SendOptions::new(NAME, "(pair)"),
         (s2r_tx, r2s_rx),
-        Some(shut_down_on_break(breakers)),
+        breaker,
         &control,
         Box::new(move |e| {
             if matches!(e, Event::Progress(t) if t.pages > 0) {
-                assert!(canceller.cancel(), "cancel refused before GO");
+                assert!(
+                    canceller.cancel() || canceller.is_cancelled(),
+                    "cancel refused before GO"
+                );
             }
             sink_events.lock().unwrap().push(e.clone());
         }),
     );
     let _ = peer.join().unwrap();
-    let f = failure(result);
+    assert!(!control.cancel() || control.is_cancelled());
+    let events = events.lock().unwrap().clone();
+    (failure(result), events, source, target)
+}
+
+#[test]
+fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
+    let (f, _, source, target) = cancel_mid_transfer(true);
     assert!(matches!(f.error, MigrateError::Cancelled), "{}", f.error);
     assert_on_source(&source, &target);
-    assert!(!control.cancel() || control.is_cancelled());
 }
 
 /// A transport that a cancel cannot break (as `ssh` through an OpenSSH master connection: the
@@ -735,42 +747,14 @@ fn test_cancel_during_the_transfer_keeps_the_guest_on_the_source() {
 /// itself stops, so the stream is cut at once and the guest is never suspended for the rest.
 #[test]
 fn test_cancel_stops_the_stream_even_when_the_transport_does_not_break() {
-    let (source, target) = hosts(4096);
-    let control = Control::new();
-    let canceller = control.clone();
-    let events: Arc<Mutex<Vec<Event>>> = Arc::default();
-    let (s2r_tx, s2r_rx) = UnixStream::pair().unwrap();
-    let (r2s_tx, r2s_rx) = UnixStream::pair().unwrap();
-    let peer = std::thread::spawn({
-        let run = receiver(&target);
-        move || run(file_of(s2r_rx), r2s_tx)
-    });
-    let sink_events = events.clone();
-    let result = send_over_streams(
-        &source,
-        &SendOptions::new(NAME, "(pair)"),
-        (s2r_tx, r2s_rx),
-        None,
-        &control,
-        Box::new(move |e| {
-            if matches!(e, Event::Progress(t) if t.pages > 0) {
-                canceller.cancel();
-            }
-            sink_events.lock().unwrap().push(e.clone());
-        }),
-    );
-    let _ = peer.join().unwrap();
-    let f = failure(result);
+    let (f, events, source, target) = cancel_mid_transfer(false);
     assert!(matches!(f.error, MigrateError::Cancelled), "{}", f.error);
     assert_eq!(f.step, Step::Stream, "the cancel did not cut the stream");
-    let events = events.lock().unwrap();
+    let waited = Event::Phase {
+        phase: Phase::WaitingForTarget,
+    };
     assert!(
-        !events.iter().any(|e| matches!(
-            e,
-            Event::Phase {
-                phase: Phase::WaitingForTarget
-            }
-        )),
+        !events.contains(&waited),
         "the whole stream was sent after the cancel"
     );
     assert_on_source(&source, &target);

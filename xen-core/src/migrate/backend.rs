@@ -5,9 +5,9 @@ use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use super::error::MigrateError;
-use super::saver::{SaverSink, parse_progress};
+use super::saver::{SaverSink, hook_saver};
 use crate::XenError;
-use crate::ffi::{LibxlCtx, LogLevel, ProgressCall, ProgressHook, SuspendAbi, XtlLogger};
+use crate::ffi::{LibxlCtx, LogLevel, ProgressHook, SuspendAbi, XtlLogger};
 use crate::host::DomId;
 
 /// A domain's state as far as a migration cares.
@@ -175,19 +175,7 @@ impl MigrationBackend for LibxlBackend {
     }
 
     fn watch_saver(&mut self, sink: Option<SaverSink>) {
-        let hook = sink.map(|sink| {
-            Box::new(move |call: &ProgressCall| {
-                if let Some(event) =
-                    parse_progress(&call.context, &call.doing_what, call.done, call.total)
-                {
-                    sink(&event);
-                }
-            }) as Box<dyn FnMut(&ProgressCall) + Send>
-        });
-        *self
-            .saver
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+        hook_saver(&self.saver, sink);
     }
 
     fn domain_state(&mut self, domid: DomId) -> Result<DomainState, MigrateError> {

@@ -57,6 +57,24 @@ pub enum SaverEvent {
 /// Where a backend sends the saver's events (from whichever thread is inside libxl).
 pub type SaverSink = Arc<dyn Fn(&SaverEvent) + Send + Sync>;
 
+/// Points a logger's progress hook at `sink` (`None` unhooks it): each `progress` call that
+/// [`parse_progress`] recognises reaches the sink as a [`SaverEvent`]. What both migration
+/// backends do in `watch_saver`.
+pub(crate) fn hook_saver(hook: &crate::ffi::ProgressHook, sink: Option<SaverSink>) {
+    let forward = sink.map(|sink| {
+        Box::new(move |call: &crate::ffi::ProgressCall| {
+            if let Some(event) =
+                parse_progress(&call.context, &call.doing_what, call.done, call.total)
+            {
+                sink(&event);
+            }
+        }) as Box<dyn FnMut(&crate::ffi::ProgressCall) + Send>
+    });
+    *hook
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = forward;
+}
+
 /// One `progress` call of libxl's logger as an event; `None` for other reports (another
 /// context than libxc's, or a label libxc does not use for saving).
 pub fn parse_progress(

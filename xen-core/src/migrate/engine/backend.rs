@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use super::policy::{Action, Policy, PolicyCall, PolicyOptions, Reason, cap_for_share};
 use crate::XenError;
 use crate::ffi::{
-    CreditParams, CreditScheduler, DomainSaver, LogLevel, ProgressCall, ProgressHook,
-    SaveCallbacks, SuspendAbi, SuspendChannel, XcInterface, XenStoreHandle, XtlLogger,
+    CreditParams, CreditScheduler, DomainSaver, LogLevel, ProgressHook, SaveCallbacks, SuspendAbi,
+    SuspendChannel, XcInterface, XenStoreHandle, XtlLogger,
 };
 use crate::host::DomId;
 use crate::migrate::backend::{DomainState, LibxlBackend, MigrationBackend};
 use crate::migrate::error::MigrateError;
-use crate::migrate::saver::{SaverEvent, SaverSink, parse_progress};
+use crate::migrate::saver::{SaverEvent, SaverSink, hook_saver};
 use crate::migrate::transport::Control;
 use crate::stream::{Item, LibxlHeader, LibxlOptions, LibxlRecord, StreamWriter};
 use xen_sys::v4_17::types::{
@@ -217,19 +217,7 @@ impl MigrationBackend for EngineBackend {
 
     fn watch_saver(&mut self, sink: Option<SaverSink>) {
         self.sink = sink.clone();
-        let hook = sink.map(|sink| {
-            Box::new(move |call: &ProgressCall| {
-                if let Some(event) =
-                    parse_progress(&call.context, &call.doing_what, call.done, call.total)
-                {
-                    sink(&event);
-                }
-            }) as Box<dyn FnMut(&ProgressCall) + Send>
-        });
-        *self
-            .saver_hook
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+        hook_saver(&self.saver_hook, sink);
     }
 
     fn domain_state(&mut self, domid: DomId) -> Result<DomainState, MigrateError> {
