@@ -201,3 +201,19 @@ fn test_status_as_a_user_says_the_cpuid_device_is_root_only_not_modprobe() {
     assert!(line.contains("/dev/cpu/0/cpuid is root-only"), "{line}");
     assert!(!line.contains("modprobe"), "{line}");
 }
+
+#[test]
+fn test_migrate_policy_without_engine_is_a_usage_error_before_anything_runs() {
+    // Refused before the ssh connection and the preflight (the host cannot resolve).
+    let out = xenadm(&["migrate", "--auto-converge", "g1", "nohost.invalid"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "--max-downtime, --max-passes, --auto-converge and --abort-if-not-converging need --engine xenadm"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("cannot check"), "{err}");
+    assert!(stdout(&out).is_empty());
+}

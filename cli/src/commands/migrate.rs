@@ -3,17 +3,15 @@
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use xen_core::ffi::SuspendAbi;
-use xen_core::migrate::engine::EngineBackend;
-use xen_core::migrate::engine::policy::PolicyOptions;
 use xen_core::migrate::{
-    self, Control, EXIT_MOVED, Event, LibxlBackend, MigrationBackend, ReceiveOptions, SaverEvent,
-    SendOptions,
+    self, Control, EXIT_MOVED, EXIT_ON_SOURCE, Event, LibxlBackend, MigrateError, MigrateRequest,
+    ReceiveOptions, RunError, RunHooks, SaverEvent,
 };
-use xen_core::preflight::SharedSsh;
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -114,27 +112,38 @@ pub enum Engine {
     Xenadm,
 }
 
-impl MigrateArgs {
-    /// The engine's policy, or a usage error when its options come without `--engine xenadm`.
-    fn policy(&self) -> Result<Option<PolicyOptions>, String> {
-        let given = self.max_downtime.is_some()
-            || self.max_passes.is_some()
-            || self.auto_converge
-            || self.abort_if_not_converging;
-        match self.engine {
-            Engine::Libxl if given => Err("--max-downtime, --max-passes, --auto-converge and --abort-if-not-converging need --engine xenadm".to_string()),
-            Engine::Libxl => Ok(None),
-            Engine::Xenadm => {
-                let mut options = PolicyOptions::default();
-                options.max_downtime = self.max_downtime.map(Duration::from_millis);
-                if let Some(passes) = self.max_passes {
-                    options.max_passes = passes;
-                }
-                options.auto_converge = self.auto_converge;
-                options.abort_if_not_converging = self.abort_if_not_converging;
-                Ok(Some(options))
-            }
+impl From<Engine> for migrate::Engine {
+    fn from(engine: Engine) -> migrate::Engine {
+        match engine {
+            Engine::Libxl => migrate::Engine::Libxl,
+            Engine::Xenadm => migrate::Engine::Xenadm,
         }
+    }
+}
+
+impl MigrateArgs {
+    /// The library's request from the arguments.
+    fn request(&self, verbose: u8) -> MigrateRequest {
+        let mut request = MigrateRequest::new(&self.domain, &self.host);
+        let send = &mut request.send;
+        send.ssh_command = self.ssh.clone();
+        send.receive_command = self.receive_command.clone();
+        send.no_monitor = self.no_monitor;
+        send.config_file = self.config.clone();
+        send.paused = self.paused;
+        send.debug = self.debug;
+        send.compress = self.compress;
+        send.bandwidth_bytes_per_s = self.bandwidth;
+        request.preflight = !self.no_check;
+        request.remote_xenadm = self.remote_xenadm.clone();
+        request.engine = self.engine.into();
+        request.policy.max_downtime_ms = self.max_downtime;
+        request.policy.max_passes = self.max_passes;
+        request.policy.auto_converge = self.auto_converge;
+        request.policy.abort_if_not_converging = self.abort_if_not_converging;
+        request.suspend_abi = self.suspend_abi;
+        request.log_level = migrate::log_level(verbose);
+        request
     }
 }
 
@@ -199,55 +208,26 @@ pub struct ResumeArgs {
     pub domain: String,
 }
 
-/// Runs `xenadm migrate`.
+/// Runs `xenadm migrate` (`--check`: only the preflight).
 pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError> {
-    // One ssh connection for the probe and the stream when both go over default ssh; the
-    // master lives until this function returns.
-    let preflight_then_send = !args.no_check && !args.check;
-    let (_shared, ssh) =
-        SharedSsh::for_migration(&args.host, args.ssh.as_deref(), preflight_then_send);
-    if !args.no_check {
-        let check = crate::commands::migrate_check::options(
-            &args.domain,
-            &args.host,
-            ssh.as_deref(),
-            &args.remote_xenadm,
-        );
-        if let Some(code) = crate::commands::migrate_check::run(&check, args.check, out)? {
-            return Ok(code);
-        }
+    let request = args.request(verbose);
+    if args.check {
+        let options = request.check_options(args.ssh.as_deref());
+        return crate::commands::migrate_check::run(&options, out);
     }
-    let policy = args.policy().unwrap_or_else(|message| {
-        clap::Error::raw(
-            clap::error::ErrorKind::ArgumentConflict,
-            format!("{message}\n"),
-        )
-        .exit()
-    });
-    let control = Control::new();
-    control
-        .cancel_on_signals(|line| eprintln!("{line}"))
-        .map_err(CliError::Output)?;
-    let env_abi = std::env::var("XENADM_SUSPEND_ABI").ok();
-    let abi = migrate::suspend_abi(args.suspend_abi, env_abi.as_deref())
-        .map_err(xen_core::XenError::from)?;
-    let level = migrate::log_level(verbose);
-    let mut backend: Box<dyn MigrationBackend> = match policy {
-        None => Box::new(LibxlBackend::open(level, abi)?),
-        Some(policy) => Box::new(EngineBackend::open(level, abi, policy, control.clone())?),
+    let bar = Arc::new(OnceLock::new());
+    let quiet = out.quiet();
+    let hooks = RunHooks {
+        on_preflight: Box::new(move |table| {
+            if !quiet {
+                let _ = write!(std::io::stderr().lock(), "{table}");
+            }
+        }),
+        on_signal: Some(Box::new(|line| eprintln!("{line}"))),
+        progress: progress_sink(args.progress, quiet, &bar),
     };
-    let mut options = SendOptions::new(&args.domain, &args.host);
-    options.ssh_command = ssh;
-    options.receive_command = args.receive_command.clone();
-    options.no_monitor = args.no_monitor;
-    options.config_file = args.config.clone();
-    options.paused = args.paused;
-    options.debug = args.debug;
-    options.compress = args.compress;
-    options.bandwidth_bytes_per_s = args.bandwidth;
-    let (sink, bar) = progress_sink(args.progress, out.quiet());
-    let result = migrate::send(backend.as_mut(), &options, &control, sink);
-    if let Some(bar) = bar {
+    let result = migrate::run(&request, &Control::new(), hooks);
+    if let Some(bar) = bar.get() {
         bar.finish_and_clear();
     }
     match result {
@@ -258,7 +238,20 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
             summary.warnings.iter().for_each(|w| out.warn(w));
             Ok(EXIT_MOVED)
         }
-        Err(failure) => {
+        Err(RunError::Invalid(MigrateError::PolicyNeedsEngine)) => clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--max-downtime, --max-passes, --auto-converge and --abort-if-not-converging need --engine xenadm\n",
+        )
+        .exit(),
+        Err(RunError::Preflight { domain, source }) => {
+            crate::commands::migrate_check::print_error(&domain, &source, false);
+            Ok(1)
+        }
+        Err(RunError::Refused { text, .. }) => {
+            let _ = write!(std::io::stderr().lock(), "{text}");
+            Ok(1)
+        }
+        Err(RunError::Failed(failure)) => {
             if out.json {
                 out.print_json(&migrate::failure_json(&failure))?;
             }
@@ -269,53 +262,68 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
             );
             Ok(failure.exit_code())
         }
+        Err(RunError::Invalid(e)) => Err(xen_core::XenError::from(e).into()),
+        Err(RunError::Setup(e)) => Err(e.into()),
+        // A kind of failure this xenadm does not know yet: nothing was said to have moved.
+        Err(other) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "xenadm: error: {other}");
+            for cause in crate::error::causes(&other) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            Ok(EXIT_ON_SOURCE)
+        }
     }
 }
 
-fn progress_sink(mode: ProgressMode, quiet: bool) -> (migrate::ProgressSink, Option<ProgressBar>) {
+/// Where progress goes; a terminal's bar is made at the first event (after the preflight,
+/// whose table it would otherwise draw over) and kept in `bar` to be cleared at the end.
+fn progress_sink(
+    mode: ProgressMode,
+    quiet: bool,
+    bar: &Arc<OnceLock<ProgressBar>>,
+) -> migrate::ProgressSink {
     match mode {
-        ProgressMode::None => (Box::new(|_| {}), None),
-        ProgressMode::Json => (
-            Box::new(|event: &Event| {
-                if let Ok(line) = serde_json::to_string(event) {
-                    let mut stdout = std::io::stdout().lock();
-                    let _ = writeln!(stdout, "{line}");
-                    let _ = stdout.flush();
-                }
-            }),
-            None,
-        ),
-        ProgressMode::Auto if quiet => (Box::new(|_| {}), None),
+        ProgressMode::None => Box::new(|_| {}),
+        ProgressMode::Json => Box::new(|event: &Event| {
+            if let Ok(line) = serde_json::to_string(event) {
+                let mut stdout = std::io::stdout().lock();
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            }
+        }),
+        ProgressMode::Auto if quiet => Box::new(|_| {}),
         ProgressMode::Auto if std::io::stderr().is_terminal() => {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            let handle = bar.clone();
+            let bar = Arc::clone(bar);
             let mut view = migrate::ProgressView::default();
-            (
-                Box::new(move |event: &Event| handle.set_message(view.update(event))),
-                Some(bar),
-            )
+            Box::new(move |event: &Event| {
+                bar.get_or_init(spinner).set_message(view.update(event));
+            })
         }
-        ProgressMode::Auto => (
-            Box::new(|event: &Event| {
-                match event {
-                    Event::Phase { phase } => {
-                        eprintln!("migration sender: {}", migrate::phase_text(*phase));
-                    }
-                    // xenadm's engine: every decision of its policy, one line each.
-                    Event::Saver(SaverEvent::Policy(decision)) => {
-                        eprintln!("migration sender: {}", migrate::policy_text(decision));
-                    }
-                    _ => {}
+        ProgressMode::Auto => Box::new(|event: &Event| {
+            match event {
+                Event::Phase { phase } => {
+                    eprintln!("migration sender: {}", migrate::phase_text(*phase));
                 }
-            }),
-            None,
-        ),
+                // xenadm's engine: every decision of its policy, one line each.
+                Event::Saver(SaverEvent::Policy(decision)) => {
+                    eprintln!("migration sender: {}", migrate::policy_text(decision));
+                }
+                _ => {}
+            }
+        }),
     }
+}
+
+/// The bar on a terminal.
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 /// Runs `xenadm migrate-receive`: stdin is the stream, stdout the answers (moved aside first,
@@ -355,26 +363,25 @@ mod tests {
         args: MigrateArgs,
     }
 
-    fn policy(extra: &[&str]) -> Result<Option<PolicyOptions>, String> {
+    fn request(extra: &[&str]) -> Result<MigrateRequest, String> {
         let argv = ["migrate", "g1", "hostb"].iter().chain(extra);
-        <Wrap as clap::Parser>::try_parse_from(argv)
-            .map_err(|e| e.to_string())?
-            .args
-            .policy()
+        let wrap = <Wrap as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+        Ok(wrap.args.request(0))
     }
 
     #[test]
-    fn engine_options_need_the_xenadm_engine() {
-        assert_eq!(policy(&[]), Ok(None));
-        assert_eq!(policy(&["--engine", "libxl"]), Ok(None));
-        let err = policy(&["--auto-converge"]).unwrap_err();
-        assert!(err.contains("need --engine xenadm"), "{err}");
-        assert!(policy(&["--engine", "libxl", "--max-downtime", "300"]).is_err());
-        assert_eq!(
-            policy(&["--engine", "xenadm"]),
-            Ok(Some(PolicyOptions::default()))
-        );
-        let options = policy(&[
+    fn arguments_become_the_request() {
+        let plain = request(&[]).unwrap();
+        assert_eq!(plain.engine, migrate::Engine::Libxl);
+        assert!(plain.preflight && !plain.policy.is_given());
+        assert_eq!(plain.send.ssh_command, None);
+        assert_eq!(plain.remote_xenadm, "xenadm");
+        let r = request(&[
+            "-s",
+            "ssh -p 2222",
+            "-e",
+            "-p",
+            "--no-check",
             "--engine",
             "xenadm",
             "--max-downtime",
@@ -384,12 +391,18 @@ mod tests {
             "--auto-converge",
             "--abort-if-not-converging",
         ])
-        .unwrap()
         .unwrap();
-        assert_eq!(options.max_downtime, Some(Duration::from_millis(300)));
-        assert_eq!(options.max_passes, 8);
-        assert!(options.auto_converge && options.abort_if_not_converging);
-        assert!(policy(&["--engine", "xenadm", "--max-passes", "0"]).is_err());
-        assert!(policy(&["--engine", "qemu"]).is_err());
+        assert_eq!(r.send.ssh_command.as_deref(), Some("ssh -p 2222"));
+        assert!(r.send.no_monitor && r.send.paused && !r.preflight);
+        assert_eq!(r.engine, migrate::Engine::Xenadm);
+        assert_eq!(r.policy.max_downtime_ms, Some(300));
+        assert_eq!(r.policy.max_passes, Some(8));
+        assert!(r.policy.auto_converge && r.policy.abort_if_not_converging);
+        // The rule that the policy needs --engine xenadm is the library's (PolicyRequest).
+        let libxl = request(&["--auto-converge"]).unwrap();
+        assert!(libxl.policy.resolve(libxl.engine).is_err());
+        assert!(request(&["--engine", "xenadm", "--max-passes", "0"]).is_err());
+        assert!(request(&["--engine", "qemu"]).is_err());
+        assert!(request(&["--check", "--no-check"]).is_err());
     }
 }

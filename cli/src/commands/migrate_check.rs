@@ -8,65 +8,47 @@
 
 use std::io::Write as _;
 
+use xen_core::XenError;
 #[cfg(test)]
 use xen_core::preflight::PreflightReport;
 pub use xen_core::preflight::render_table as render;
-use xen_core::preflight::{self, CheckOptions, EXIT_UNCHECKED, Gate};
+use xen_core::preflight::{self, CheckOptions, EXIT_UNCHECKED};
 
 use crate::error::CliError;
 use crate::output::Output;
 
-/// The preflight's options, from `xenadm migrate`'s.
-pub fn options(domain: &str, host: &str, ssh: Option<&str>, remote_xenadm: &str) -> CheckOptions {
-    CheckOptions::for_migration(domain, host, ssh, remote_xenadm)
+/// Runs `xenadm migrate --check`: the table (or `--json`) on stdout, and the exit status to
+/// end with.
+pub fn run(options: &CheckOptions, out: &Output) -> Result<u8, CliError> {
+    match preflight::check(options) {
+        Ok(report) => {
+            if out.json {
+                out.print_json(&report)?;
+            } else {
+                out.print(&render(&report))?;
+            }
+            Ok(report.verdict.exit_code())
+        }
+        Err(err) => {
+            print_error(&options.domain, &err, true);
+            Ok(EXIT_UNCHECKED)
+        }
+    }
 }
 
-/// Runs the preflight for `xenadm migrate`. With `check_only` (`--check`) it prints the table
-/// (or `--json`) on stdout and returns the exit status to end with. Before a migration it
-/// returns `None` to go on (after showing a table that is not all pass, unless `-q`), or
-/// `Some(1)` to refuse: a row failed, or the preflight itself could not run.
-pub fn run(options: &CheckOptions, check_only: bool, out: &Output) -> Result<Option<u8>, CliError> {
-    let report = match preflight::check(options) {
-        Ok(report) => report,
-        Err(err) => {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(
-                stderr,
-                "xenadm: error: cannot check {}: {err}",
-                options.domain
-            );
-            for cause in crate::error::causes(&err) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
-            }
-            if let Some(hint) = crate::commands::host::hint(&err) {
-                let _ = writeln!(stderr, "  hint: {hint}");
-            }
-            if !check_only {
-                let _ = writeln!(stderr, "  hint: --no-check migrates without the preflight");
-            }
-            return Ok(Some(if check_only { EXIT_UNCHECKED } else { 1 }));
-        }
-    };
-    if check_only {
-        if out.json {
-            out.print_json(&report)?;
-        } else {
-            out.print(&render(&report))?;
-        }
-        return Ok(Some(report.verdict.exit_code()));
+/// Says on stderr that the preflight of `domain` could not run, why, and what to do; before a
+/// migration (not `check_only`) also how to migrate without it.
+pub fn print_error(domain: &str, err: &XenError, check_only: bool) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "xenadm: error: cannot check {domain}: {err}");
+    for cause in crate::error::causes(err) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    match Gate::of(&report, &options.domain) {
-        Gate::Refuse { text } => {
-            let _ = write!(std::io::stderr().lock(), "{text}");
-            Ok(Some(1))
-        }
-        Gate::Proceed { show } => {
-            if let Some(table) = show.filter(|_| !out.quiet()) {
-                let _ = write!(std::io::stderr().lock(), "{table}");
-            }
-            Ok(None)
-        }
-        _ => Ok(Some(1)),
+    if let Some(hint) = crate::commands::host::hint(err) {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+    if !check_only {
+        let _ = writeln!(stderr, "  hint: --no-check migrates without the preflight");
     }
 }
 
@@ -169,10 +151,11 @@ name             pass     no domain g1 on the target
 
     #[test]
     fn ssh_options_follow_xl() {
-        let o = options("g1", "hostb", None, "xenadm");
+        let options = |host, ssh, remote| CheckOptions::for_migration("g1", host, ssh, remote);
+        let o = options("hostb", None, "xenadm");
         assert_eq!(o.ssh.as_deref(), Some("ssh"));
-        assert_eq!(options("g1", "ssh b x", Some(""), "xenadm").ssh, None);
-        let o = options("g1", "hostb", Some("ssh -p 2222"), "/opt/xenadm");
+        assert_eq!(options("ssh b x", Some(""), "xenadm").ssh, None);
+        let o = options("hostb", Some("ssh -p 2222"), "/opt/xenadm");
         assert_eq!(o.ssh.as_deref(), Some("ssh -p 2222"));
         assert_eq!(o.remote_xenadm, "/opt/xenadm");
     }

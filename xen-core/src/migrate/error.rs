@@ -158,6 +158,12 @@ pub enum MigrateError {
         /// What failed, and what the policy or the guest did.
         message: String,
     },
+    /// The pre-copy policy's options were given for libxl's engine, which has its own fixed
+    /// policy and would ignore them.
+    #[error(
+        "the pre-copy policy's options (maximum downtime, maximum passes, auto-converge, abort if not converging) need xenadm's own engine"
+    )]
+    PolicyNeedsEngine,
     /// Setting up the local pipe or thread failed.
     #[error("{what} failed")]
     Local {

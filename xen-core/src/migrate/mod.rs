@@ -10,6 +10,7 @@
 //! | file | purpose |
 //! |---|---|
 //! | [`protocol`] | the fixed messages, the header read exactly and bounded, config JSON edits |
+//! | `run` | [`run`]: `xenadm migrate`'s whole sequence (request checks, shared ssh, preflight gate, signals, backend, [`send`]) |
 //! | `rune` | the transport command, as xl builds it |
 //! | `transport` | the `sh -c RUNE` child (or any pair of streams) and [`Control`] (cancel) |
 //! | `pump` | the stream from libxl's pipe to the transport, through [`crate::stream::relay`] |
@@ -70,6 +71,7 @@ pub mod protocol;
 mod pump;
 mod receiver;
 mod render;
+mod run;
 mod rune;
 mod saver;
 mod sender;
@@ -92,6 +94,7 @@ pub use render::{
     parse_suspend_abi, phase_text, policy_text, progress_text, resume_text, saver_text,
     summary_text, suspend_abi, target_label,
 };
+pub use run::{Engine, MigrateRequest, PolicyRequest, RunError, RunHooks, SUSPEND_ABI_ENV, run};
 pub use rune::{DEFAULT_RECEIVE_COMMAND, RuneOptions, rune};
 pub use saver::{SaverEvent, SaverSink, parse_log_line, parse_progress};
 pub use sender::{Prepared, SendOptions, prepare, resume_on_source, send, send_over};

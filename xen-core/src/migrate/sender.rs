@@ -140,8 +140,9 @@ fn config_from_file(text: &str) -> Option<String> {
     serde_json::to_string_pretty(&config).ok()
 }
 
-/// Moves a guest: [`prepare`], then (step 2) the place where a preflight check of the target
-/// belongs, before any byte moves, then [`Transport::spawn`] of the rune and [`send_over`].
+/// Moves a guest: [`prepare`], then [`Transport::spawn`] of the rune and [`send_over`]. The
+/// preflight check of the target, before any byte moves, is [`run`](super::run)'s (which
+/// then calls this).
 /// `control` cancels before GO (the guest keeps running here); `progress` gets phases and
 /// transfer progress (from the pump thread too).
 pub fn send(
@@ -164,8 +165,6 @@ pub fn send(
         wire_possible(options).map_err(|e| untouched(Step::Transport, e))?;
     }
     let prepared = prepare(backend, options).map_err(|e| untouched(Step::Header, e))?;
-    // Step 2, preflight: a check of the target (CPU policy, disks, memory, bridges) runs
-    // here, before the transport starts; `xen_core::preflight` adds it.
     let transport = Transport::spawn(&options.rune()).map_err(|e| untouched(Step::Transport, e))?;
     send_over(backend, &prepared, options, transport, control, progress)
 }
