@@ -87,7 +87,21 @@ proptest! {
                 let tail = &text[a.value_span.end..];
                 prop_assert!(new.ends_with(tail));
             }
-            None => prop_assert!(new.starts_with(text.trim_end_matches(|c| c != '\n'))),
+            None => {
+                // Appended at the end, or a commented example (`#NAME=...`) made the
+                // assignment in place, every other line kept.
+                let appended = new.starts_with(text.trim_end_matches(|c| c != '\n'));
+                let (old_lines, new_lines): (Vec<_>, Vec<_>) =
+                    (text.split('\n').collect(), new.split('\n').collect());
+                let changed: Vec<usize> = (0..old_lines.len().min(new_lines.len()))
+                    .filter(|&i| old_lines[i] != new_lines[i])
+                    .collect();
+                let uncommented = old_lines.len() == new_lines.len()
+                    && changed.len() == 1
+                    && old_lines[changed[0]].starts_with('#')
+                    && new_lines[changed[0]].starts_with(&format!("{name}="));
+                prop_assert!(appended || uncommented, "{:?} -> {:?}", text, new);
+            }
         }
         let config = BootConfig::from_files(vec![edited], None).unwrap();
         prop_assert_eq!(config.variable(name).value, Some(value));
