@@ -8,12 +8,14 @@ use crate::config::{BootConfig, Variable};
 use crate::error::GrubCfgError;
 use crate::grubenv::GrubEnv;
 use crate::menu::Menu;
+use crate::write::{WriteOptions, WriteReport};
 
 /// Which default to set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DefaultKind {
     /// Every boot from now on (`saved_entry`, as grub-set-default).
+    #[default]
     Saved,
     /// The next boot only (`next_entry`, as grub-reboot).
     Once,
@@ -94,6 +96,54 @@ pub fn set_default_entry(
         spec: spec.to_owned(),
         kind,
         ignored_because,
+    })
+}
+
+/// How [`set_default`] sets the default entry.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SetDefaultOptions {
+    /// Every boot, or the next one only.
+    pub kind: DefaultKind,
+    /// Use the entry as given when grub.cfg is missing or has no such entry.
+    pub force: bool,
+    /// How grubenv is written (backup, fsync).
+    pub write: WriteOptions,
+}
+
+/// What [`set_default`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DefaultSet {
+    /// The variable changed and what GRUB will make of it.
+    pub change: DefaultChange,
+    /// The environment block written.
+    pub grubenv: PathBuf,
+    /// How it was written.
+    pub written: WriteReport,
+}
+
+/// `grub-set-default ENTRY` (or `grub-reboot ENTRY` with [`DefaultKind::Once`]) on the system
+/// at `root`, as one call: grubenv read, `entry` resolved in grub.cfg ([`resolve_entry`]), the
+/// variables changed ([`set_default_entry`], which also says whether `GRUB_DEFAULT` in
+/// /etc/default/grub will ignore it) and grubenv written safely. Nothing is written when any
+/// step fails.
+pub fn set_default(
+    root: &Path,
+    entry: &str,
+    options: &SetDefaultOptions,
+) -> Result<DefaultSet, GrubCfgError> {
+    let mut env = GrubEnv::for_root(root)?;
+    let config = BootConfig::load(root).ok();
+    let menu_path = crate::grub_cfg_path(root);
+    let menu = Menu::read(&menu_path);
+    let spec = resolve_entry(menu.as_ref(), &menu_path, entry, options.force)?;
+    let change = set_default_entry(&mut env, config.as_ref(), &spec, options.kind)?;
+    let written = env.write(&options.write)?;
+    Ok(DefaultSet {
+        change,
+        grubenv: env.path().to_owned(),
+        written,
     })
 }
 

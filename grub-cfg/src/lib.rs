@@ -84,7 +84,10 @@ pub use config::{
     LocatedFinding, SetOptions, SourceLine, SourcedOption, UnknownValue, Variable, VariableChange,
     XenVariable, validate_token,
 };
-pub use default_entry::{DefaultChange, DefaultKind, resolve_entry, set_default_entry};
+pub use default_entry::{
+    DefaultChange, DefaultKind, DefaultSet, SetDefaultOptions, resolve_entry, set_default,
+    set_default_entry,
+};
 pub use default_grub::{Assignment, DefaultGrub};
 pub use error::{GrubCfgError, GrubEnvProblem, ParseProblem};
 pub use grubenv::{GRUBENV_SIZE, GrubEnv, grubenv_path};

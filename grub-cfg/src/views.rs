@@ -9,6 +9,7 @@ use crate::config::{
     BOOT_VARIABLES, BootConfig, LocatedFinding, SourcedOption, UnknownValue, Variable, XenVariable,
     validate_token,
 };
+use crate::error::GrubCfgError;
 use crate::grubenv::GrubEnv;
 use crate::menu::{Menu, MenuEntry};
 use crate::xen::{self, Finding, Severity, XenOptionTable};
@@ -144,6 +145,17 @@ impl DefaultReport {
             boots,
             grub_cfg: menu.map(|m| m.path.clone()),
         }
+    }
+
+    /// The default of the system at `root`: its grubenv (which must be readable), and
+    /// /etc/default/grub and grub.cfg when they can be read.
+    pub fn for_root(root: &Path) -> Result<Self, GrubCfgError> {
+        let env = GrubEnv::for_root(root)?;
+        let grub_default = BootConfig::load(root)
+            .ok()
+            .map(|c| c.variable("GRUB_DEFAULT"));
+        let menu = Menu::read(&crate::grub_cfg_path(root)).ok();
+        Ok(DefaultReport::new(grub_default, &env, menu.as_ref()))
     }
 }
 

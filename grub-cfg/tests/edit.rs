@@ -400,3 +400,65 @@ fn test_grubenv_in_place_below_a_root() {
         Some("1>2")
     );
 }
+
+/// A root with the real generated Debian files of `debian-xen-saved`.
+fn saved_root() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("etc/default")).unwrap();
+    fs::create_dir_all(dir.path().join("boot/grub")).unwrap();
+    for (from, to) in [
+        ("debian-xen-saved.default-grub", "etc/default/grub"),
+        ("debian-xen-saved.grub.cfg", "boot/grub/grub.cfg"),
+        ("debian-xen-saved.grubenv", "boot/grub/grubenv"),
+    ] {
+        fs::copy(data(&format!("generated/{from}")), dir.path().join(to)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn set_default_resolves_writes_and_keeps_a_backup() {
+    let dir = saved_root();
+    let env_path = dir.path().join("boot/grub/grubenv");
+    let title = "Debian GNU/Linux, with Linux 6.1.0-27-amd64";
+    let mut options = grub_cfg::SetDefaultOptions::default();
+    options.write.backup = true;
+    let set = grub_cfg::set_default(dir.path(), title, &options).unwrap();
+    assert!(set.change.spec.ends_with(title), "{}", set.change.spec);
+    // GRUB_DEFAULT=saved here: the saved entry is used at boot.
+    assert_eq!(set.change.ignored_because, None);
+    assert_eq!(set.grubenv, env_path);
+    let bytes = fs::read(&env_path).unwrap();
+    assert_eq!(bytes.len(), 1024);
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains(&format!("saved_entry={}\n", set.change.spec)));
+    let backup = set.written.backup.unwrap();
+    assert_eq!(
+        fs::read(backup).unwrap(),
+        fs::read(data("generated/debian-xen-saved.grubenv")).unwrap()
+    );
+    let report = grub_cfg::DefaultReport::for_root(dir.path()).unwrap();
+    assert_eq!(
+        report.saved_entry.as_deref(),
+        Some(set.change.spec.as_str())
+    );
+    assert_eq!(report.boots.as_deref(), Some(set.change.spec.as_str()));
+}
+
+#[test]
+fn set_default_of_an_unknown_entry_writes_nothing() {
+    let dir = saved_root();
+    let env_path = dir.path().join("boot/grub/grubenv");
+    let before = fs::read(&env_path).unwrap();
+    let options = grub_cfg::SetDefaultOptions::default();
+    let err = grub_cfg::set_default(dir.path(), "no such entry", &options).unwrap_err();
+    assert!(matches!(err, GrubCfgError::UnknownEntry { .. }), "{err:?}");
+    assert_eq!(fs::read(&env_path).unwrap(), before);
+    let mut forced = grub_cfg::SetDefaultOptions::default();
+    forced.force = true;
+    forced.kind = grub_cfg::DefaultKind::Once;
+    let set = grub_cfg::set_default(dir.path(), "no such entry", &forced).unwrap();
+    assert_eq!(set.change.spec, "no such entry");
+    let text = fs::read_to_string(&env_path).unwrap();
+    assert!(text.contains("\nnext_entry=no such entry\n"), "{text}");
+}

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use grub_cfg::{
     BootConfig, BootPending, BootStatus, DefaultKind, DefaultReport, GivenRelease, GrubCfgError,
-    GrubEnv, Menu, Mkconfig, SetOptions, Severity, WriteOptions, XenOptionTable, XenVariable,
-    grub_cfg_path,
+    GrubEnv, Menu, Mkconfig, SetDefaultOptions, SetOptions, Severity, WriteOptions, XenOptionTable,
+    XenVariable, grub_cfg_path,
 };
 use serde::Serialize;
 
@@ -341,14 +341,8 @@ fn entries(root: &Path, args: &EntriesArgs, out: &Output) -> Result<u8, CliError
 }
 
 fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError> {
-    let mut env = GrubEnv::for_root(root)?;
-    let config = BootConfig::load(root).ok();
-    let grub_default = config.as_ref().map(|c| c.variable("GRUB_DEFAULT"));
-    let menu_path = grub_cfg_path(root);
-    let menu = Menu::read(&menu_path);
     let Some(entry) = &args.entry else {
-        let menu = menu.ok();
-        let report = DefaultReport::new(grub_default, &env, menu.as_ref());
+        let report = DefaultReport::for_root(root)?;
         if out.json {
             out.print_json(&report)?;
         } else {
@@ -356,30 +350,30 @@ fn default(root: &Path, args: &DefaultArgs, out: &Output) -> Result<u8, CliError
         }
         return Ok(0);
     };
-    let spec = grub_cfg::resolve_entry(menu.as_ref(), &menu_path, entry, args.force)?;
-    if let Some(warning) = grub_cfg::render::default_resolved_warning(entry, &spec) {
-        out.warn(warning);
-    }
-    let kind = if args.once {
+    let mut options = SetDefaultOptions::default();
+    options.kind = if args.once {
         DefaultKind::Once
     } else {
         DefaultKind::Saved
     };
-    let change = grub_cfg::set_default_entry(&mut env, config.as_ref(), &spec, kind)?;
+    options.force = args.force;
+    options.write.backup = !args.no_backup;
+    let set = grub_cfg::set_default(root, entry, &options)?;
+    let change = &set.change;
+    if let Some(warning) = grub_cfg::render::default_resolved_warning(entry, &change.spec) {
+        out.warn(warning);
+    }
     if let Some(var) = &change.ignored_because {
         out.warn(grub_cfg::render::default_ignored_warning(var));
     }
-    let mut options = WriteOptions::default();
-    options.backup = !args.no_backup;
-    let report = env.write(&options)?;
     if out.json {
         out.print_json(&json::DefaultSetJson {
-            variable: kind.variable(),
-            value: &spec,
-            written: report,
+            variable: change.kind.variable(),
+            value: &change.spec,
+            written: set.written,
         })?;
     } else {
-        out.print(&grub_cfg::render::default_set_text(&change, env.path()))?;
+        out.print(&grub_cfg::render::default_set_text(change, &set.grubenv))?;
     }
     Ok(0)
 }
