@@ -15,9 +15,6 @@
 //! * rows are sorted by name with `strcasecmp` (ASCII case-insensitive), the default of
 //!   xentop's sort; `dom0_first` (xentop `-z`) puts `Domain-0` first;
 //! * an iteration without domains prints nothing, not even the header.
-// Length note: over 700 lines only with its unit tests (the renderer is about 570 lines); the
-// tests pin xentop's exact bytes for every view.
-
 // Length note: over 700 lines only with the unit tests at the bottom (the renderer itself is
 // about 570 lines); they pin xentop's byte-exact layout column by column.
 
