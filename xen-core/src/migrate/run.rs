@@ -202,6 +202,25 @@ pub enum RunError {
 /// Runs a migration as `xenadm migrate` does (the steps are in the module's documentation).
 /// `control` cancels it before GO from another thread (and from SIGINT/SIGTERM with
 /// [`RunHooks::on_signal`]).
+///
+/// ```no_run
+/// use xen_core::migrate::{self, Control, Engine, MigrateRequest, RunError, RunHooks};
+///
+/// // web1 to hostb over ssh with xenadm's engine and a 300 ms downtime target.
+/// let mut request = MigrateRequest::new("web1", "hostb");
+/// request.engine = Engine::Xenadm;
+/// request.policy.max_downtime_ms = Some(300);
+/// let hooks = RunHooks {
+///     on_preflight: Box::new(|table| eprint!("{table}")),
+///     on_signal: None,
+///     progress: Box::new(|event| eprintln!("{event:?}")),
+/// };
+/// match migrate::run(&request, &Control::new(), hooks) {
+///     Ok(summary) => println!("{}", migrate::summary_text(&summary, "hostb")),
+///     Err(RunError::Failed(failure)) => eprint!("{}", migrate::failure_text(&failure)),
+///     Err(other) => eprintln!("not moved: {other}"),
+/// }
+/// ```
 pub fn run(
     request: &MigrateRequest,
     control: &Control,
