@@ -61,8 +61,10 @@ pub use facts::{
 };
 pub use local::{LocalXen, guest_from_config_json, hostname, local_bridges, path_size};
 pub use render::{EXIT_UNCHECKED, Gate, render_table};
-pub use shared_ssh::SharedSsh;
+pub use shared_ssh::{SharedSsh, wait_for_master};
 pub use transport::{RemoteOutput, SshTransport, Transport};
+
+use std::time::Duration;
 
 use crate::XenError;
 
@@ -186,18 +188,43 @@ pub fn check_with(
 /// When this host's Xen cannot be opened or the guest does not exist; everything about the
 /// target ends up in the report instead.
 pub fn check(options: &CheckOptions) -> Result<PreflightReport, XenError> {
+    let t0 = std::time::Instant::now();
     let xen = LocalXen::open()?;
+    tracing::debug!(
+        ms = t0.elapsed().as_millis(),
+        "preflight: this host's Xen opened"
+    );
     let source = xen.source_facts();
+    tracing::debug!(
+        ms = t0.elapsed().as_millis(),
+        "preflight: source facts read"
+    );
     let guest = xen.guest_facts(&options.domain)?;
+    tracing::debug!(ms = t0.elapsed().as_millis(), "preflight: guest facts read");
+    // The facts above were read while a shared ssh master (if any) connected; the target is
+    // asked through it once it is ready. Should it fail, ssh connects on its own.
+    if let Some(ssh) = &options.ssh
+        && let Err(why) = shared_ssh::wait_for_master(ssh, Duration::from_secs(130))
+    {
+        tracing::debug!(
+            "preflight: no shared ssh connection to {}: {why}",
+            options.host
+        );
+    }
     let transport = options
         .ssh
         .as_ref()
         .map(|ssh| SshTransport::new(ssh.clone(), options.host.clone()));
-    Ok(check_with(
+    let report = check_with(
         &options.host,
         &source,
         &guest,
         transport.as_ref().map(|t| t as &dyn Transport),
         &options.remote_xenadm,
-    ))
+    );
+    tracing::debug!(
+        ms = t0.elapsed().as_millis(),
+        "preflight: target probed and judged"
+    );
+    Ok(report)
 }

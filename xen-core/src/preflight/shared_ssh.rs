@@ -2,10 +2,15 @@
 //! sharing (`-M`, `ControlPath`). Without it `xenadm migrate` pays ssh's key exchange twice
 //! (the probe, then the stream) where `xl migrate` pays it once; in the lab's emulated dom0s a
 //! key exchange costs 5-20 s (docs/PERFORMANCE.md, "Live migration").
+//!
+//! For a migration the master connects in the background ([`SharedSsh::for_migration`] returns
+//! at once): the preflight reads this host's facts meanwhile and waits for the master
+//! ([`wait_for_master`]) only before it asks the target.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::stock::shell_quote;
@@ -16,10 +21,70 @@ use crate::XenError;
 /// private socket folder.
 #[derive(Debug)]
 pub struct SharedSsh {
-    child: Child,
+    child: Arc<Mutex<Child>>,
     dir: PathBuf,
     socket: PathBuf,
     ssh: String,
+    ready: Arc<Readiness>,
+}
+
+/// Whether a master is ready: `None` while it connects, then `Ok` (its socket listens) or why
+/// not; set once by the thread that watches it.
+#[derive(Debug, Default)]
+struct Readiness {
+    state: Mutex<Option<Result<(), String>>>,
+    changed: Condvar,
+}
+
+impl Readiness {
+    fn set(&self, result: Result<(), String>) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.is_none() {
+            *state = Some(result);
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits until the master is ready or not (at most `limit`: the watcher's own deadline
+    /// ends it earlier); `None` if still undecided after `limit`.
+    fn wait(&self, limit: Duration) -> Option<Result<(), String>> {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, limit, |s| s.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        state.clone()
+    }
+}
+
+/// Masters started by [`SharedSsh::for_migration`] and not yet dropped, by socket: what
+/// [`wait_for_master`] looks up from an ssh command.
+static PENDING: Mutex<Vec<(PathBuf, Arc<Readiness>)>> = Mutex::new(Vec::new());
+
+/// Waits (at most `limit`) for the master whose socket `ssh` (an ssh command from
+/// [`SharedSsh::ssh_command`]) names, if [`SharedSsh::for_migration`] started one in this
+/// process. `Ok` when there is none or it is ready; `Err` says why it is not (ssh then
+/// connects on its own).
+pub fn wait_for_master(ssh: &str, limit: Duration) -> Result<(), String> {
+    let pending = PENDING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .find(|(socket, _)| ssh.contains(&shell_quote(&socket.display().to_string())))
+        .map(|(_, ready)| ready.clone());
+    let Some(ready) = pending else {
+        return Ok(());
+    };
+    let t0 = Instant::now();
+    let result = ready
+        .wait(limit)
+        .unwrap_or_else(|| Err(format!("not ready within {} s", limit.as_secs())));
+    tracing::debug!(
+        ms = t0.elapsed().as_millis(),
+        ok = result.is_ok(),
+        "preflight: waited for the ssh master"
+    );
+    result
 }
 
 impl SharedSsh {
@@ -31,6 +96,30 @@ impl SharedSsh {
     /// [`XenError::Probe`] when the master cannot start, ends before it is ready (the reason,
     /// from ssh's stderr), or is not ready in time: the caller then connects without sharing.
     pub fn connect(ssh: &str, host: &str, timeout: Duration) -> Result<SharedSsh, XenError> {
+        let master = SharedSsh::start(ssh, host, timeout)?;
+        // The watcher decides within `timeout`; the margin only covers its last poll.
+        match master.ready.wait(timeout + Duration::from_secs(5)) {
+            Some(Ok(())) => Ok(master),
+            Some(Err(what)) => Err(XenError::Probe {
+                host: host.to_owned(),
+                what,
+            }),
+            None => Err(XenError::Probe {
+                host: host.to_owned(),
+                what: format!(
+                    "the ssh master was not ready within {} s",
+                    timeout.as_secs()
+                ),
+            }),
+        }
+    }
+
+    /// Starts `ssh HOST` as a master and returns at once; a thread watches it until it is
+    /// ready, ends (the reason, from ssh's stderr) or `timeout` passes.
+    ///
+    /// # Errors
+    /// [`XenError::Probe`] when the master cannot be started at all.
+    pub fn start(ssh: &str, host: &str, timeout: Duration) -> Result<SharedSsh, XenError> {
         let failed = |what: String| XenError::Probe {
             host: host.to_owned(),
             what,
@@ -57,61 +146,63 @@ impl SharedSsh {
                 return Err(failed(format!("cannot start `{rune}`: {e}")));
             }
         };
-        let mut master = SharedSsh {
-            child,
+        let master = SharedSsh {
+            child: Arc::new(Mutex::new(child)),
             dir,
             socket,
             ssh: ssh.to_owned(),
+            ready: Arc::new(Readiness::default()),
         };
-        let deadline = Instant::now() + timeout;
-        loop {
-            if master.socket.exists() {
-                return Ok(master);
-            }
-            match master.child.try_wait() {
-                Ok(Some(status)) => {
-                    let mut stderr = String::new();
-                    if let Some(mut err) = master.child.stderr.take() {
-                        use std::io::Read as _;
-                        let _ = (&mut err).take(4096).read_to_string(&mut stderr);
-                    }
-                    return Err(failed(format!(
-                        "`{rune}` ended ({status}) before it was ready: {}",
-                        stderr.trim()
-                    )));
-                }
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Ok(None) => {
-                    return Err(failed(format!(
-                        "`{rune}` was not ready within {} s",
-                        timeout.as_secs()
-                    )));
-                }
-                Err(e) => return Err(failed(format!("waiting for `{rune}`: {e}"))),
-            }
+        let watched = Watched {
+            child: master.child.clone(),
+            socket: master.socket.clone(),
+            ready: master.ready.clone(),
+            rune,
+            host: host.to_owned(),
+            timeout,
+        };
+        let spawned = std::thread::Builder::new()
+            .name("ssh-master".to_owned())
+            .spawn(move || watched.watch());
+        if let Err(e) = spawned {
+            // Without a watcher nobody would say when it is ready: not shared (drop ends it).
+            return Err(failed(format!("cannot watch the ssh master: {e}")));
         }
+        Ok(master)
     }
 
     /// For a migration and its preflight to `host`: the master to share, and the ssh command
     /// (xl's `-s`) both then use. Shared only when both run (`preflight_then_send`) over the
     /// default `ssh` (`ssh` is `-s` as given, `None` for the default: a given one may not be
-    /// OpenSSH); otherwise, or when the master is not ready within two minutes, no master and
-    /// `ssh` as given, each connecting on its own.
+    /// OpenSSH); otherwise, or when the master cannot start, no master and `ssh` as given,
+    /// each connecting on its own. The master connects in the background: the preflight
+    /// ([`check`](super::check)) waits for it ([`wait_for_master`], at most two minutes)
+    /// before it asks the target; a master that fails or is late leaves the command to
+    /// connect on its own, as the ssh command falls back to when its socket is missing.
     pub fn for_migration(
         host: &str,
         ssh: Option<&str>,
         preflight_then_send: bool,
     ) -> (Option<SharedSsh>, Option<String>) {
         let shared = (preflight_then_send && ssh.is_none())
-            .then(|| SharedSsh::connect("ssh", host, Duration::from_secs(120)).ok())
+            .then(|| SharedSsh::start("ssh", host, Duration::from_secs(120)).ok())
             .flatten();
+        if let Some(master) = &shared {
+            master.register();
+        }
         let command = shared
             .as_ref()
             .map(SharedSsh::ssh_command)
             .or_else(|| ssh.map(str::to_string));
         (shared, command)
+    }
+
+    /// Makes this master known to [`wait_for_master`] (until it is dropped).
+    fn register(&self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((self.socket.clone(), self.ready.clone()));
     }
 
     /// The ssh command (xl's `-s`) whose connections go through this master; should the
@@ -132,10 +223,82 @@ impl SharedSsh {
 
 impl Drop for SharedSsh {
     fn drop(&mut self) {
+        PENDING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(_, ready)| !Arc::ptr_eq(ready, &self.ready));
+        self.ready.set(Err("the ssh master was ended".to_owned()));
         // Our own child, by its handle: ssh -M ends its sessions' channels and the connection.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(child);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the watcher thread of a master needs.
+struct Watched {
+    child: Arc<Mutex<Child>>,
+    socket: PathBuf,
+    ready: Arc<Readiness>,
+    rune: String,
+    host: String,
+    timeout: Duration,
+}
+
+impl Watched {
+    /// Polls until the socket listens, the master ends, or the time is up; says which.
+    fn watch(self) {
+        let started = Instant::now();
+        let deadline = started + self.timeout;
+        let result = loop {
+            if self.socket.exists() {
+                tracing::debug!(
+                    ms = started.elapsed().as_millis(),
+                    "preflight: ssh master to {} ready",
+                    self.host
+                );
+                break Ok(());
+            }
+            // The master's stderr stays with it while it runs (a closed pipe would end it);
+            // once it has ended, its reason is read from there.
+            let (status, stderr) = {
+                let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+                let status = child.try_wait();
+                let stderr = match status {
+                    Ok(Some(_)) => child.stderr.take(),
+                    _ => None,
+                };
+                (status, stderr)
+            };
+            match status {
+                Ok(Some(status)) => {
+                    let mut text = String::new();
+                    if let Some(err) = stderr {
+                        use std::io::Read as _;
+                        let _ = err.take(4096).read_to_string(&mut text);
+                    }
+                    break Err(format!(
+                        "`{}` ended ({status}) before it was ready: {}",
+                        self.rune,
+                        text.trim()
+                    ));
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Ok(None) => {
+                    break Err(format!(
+                        "`{}` was not ready within {} s",
+                        self.rune,
+                        self.timeout.as_secs()
+                    ));
+                }
+                Err(e) => break Err(format!("waiting for `{}`: {e}", self.rune)),
+            }
+        };
+        self.ready.set(result);
     }
 }
 
@@ -201,7 +364,7 @@ mod tests {
             "{command}"
         );
         assert!(command.ends_with("-o ControlMaster=no"), "{command}");
-        let pid = master.child.id();
+        let pid = master.child.lock().unwrap().id();
         drop(master);
         assert!(!folder.exists(), "{folder:?} left behind");
         // The master (our child) is gone: no process with its id is ours any more.
@@ -238,6 +401,57 @@ mod tests {
             .to_string();
         assert!(err.contains("not ready within"), "{err}");
         assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn start_returns_at_once_and_the_preflight_waits_for_the_master() {
+        let dir = tempfile::tempdir().unwrap();
+        // Ready only after 600 ms (an ssh key exchange in a loaded dom0 takes seconds).
+        let ssh = fake_ssh(dir.path(), r#"sleep 0.6; : > "$p"; exec sleep 60"#);
+        let t0 = Instant::now();
+        let master = SharedSsh::start(&ssh, "hostb", Duration::from_secs(10)).unwrap();
+        assert!(
+            t0.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert!(!master.socket().exists());
+        master.register();
+        let command = master.ssh_command();
+        // An ssh command of no master of ours: nothing to wait for.
+        assert_eq!(
+            wait_for_master("ssh -p 2222", Duration::from_secs(5)),
+            Ok(())
+        );
+        wait_for_master(&command, Duration::from_secs(10)).unwrap();
+        assert!(master.socket().exists());
+        assert!(t0.elapsed() >= Duration::from_millis(600));
+        drop(master);
+        // Dropped: no longer pending, so not waited for.
+        let t1 = Instant::now();
+        assert_eq!(wait_for_master(&command, Duration::from_secs(5)), Ok(()));
+        assert!(t1.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn waiting_for_a_master_that_fails_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let ssh = fake_ssh(
+            dir.path(),
+            "sleep 0.2; echo 'Host key verification failed.' >&2; exit 255",
+        );
+        let master = SharedSsh::start(&ssh, "hostb", Duration::from_secs(10)).unwrap();
+        master.register();
+        let err = wait_for_master(&master.ssh_command(), Duration::from_secs(10)).unwrap_err();
+        assert!(err.contains("Host key verification failed"), "{err}");
+        // Never ready within the caller's limit: undecided, said so.
+        let ssh = fake_ssh(dir.path(), "exec sleep 60");
+        let late = SharedSsh::start(&ssh, "hostb", Duration::from_secs(60)).unwrap();
+        late.register();
+        let t0 = Instant::now();
+        let err = wait_for_master(&late.ssh_command(), Duration::from_millis(300)).unwrap_err();
+        assert!(err.contains("not ready within"), "{err}");
+        assert!(t0.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
