@@ -86,11 +86,13 @@ guest_state() {
     on "$1" "xl list '$2' 2>/dev/null | awk 'NR == 2 { print \$5 }'" || true
 }
 
-# Running (r) or blocked (b) on HOST, i.e. alive and not crashed, paused or dying.
+# Alive on HOST: running (r), blocked (b) or runnable ("------": waiting for a CPU, e.g. a
+# busy guest parked by its cap), and not paused, shut down (a suspended guest), crashed or
+# dying.
 guest_runs() {
     local state
     state=$(guest_state "$1" "$2")
-    [[ $state == *r* || $state == *b* ]] && [[ $state != *c* && $state != *p* && $state != *d* ]]
+    [[ $state =~ ^[-rb]{6}$ ]]
 }
 
 # A PV guest on HOST: guest_create HOST NAME [lab/pair-dom0/guest create options...]
