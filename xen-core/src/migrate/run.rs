@@ -27,7 +27,7 @@ use super::sender::{SendOptions, send};
 use super::transport::Control;
 use crate::XenError;
 use crate::ffi::{LogLevel, SuspendAbi};
-use crate::preflight::{self, CheckOptions, Gate, PreflightReport, SharedSsh};
+use crate::preflight::{self, CheckOptions, Gate, MasterReady, PreflightReport, SharedSsh};
 
 /// The environment variable that names the suspend ABI when the request does not.
 pub const SUSPEND_ABI_ENV: &str = "XENADM_SUSPEND_ABI";
@@ -233,9 +233,12 @@ pub fn run(
     let env_abi = std::env::var(SUSPEND_ABI_ENV).ok();
     let abi = suspend_abi(request.suspend_abi, env_abi.as_deref()).map_err(RunError::Invalid)?;
     let given_ssh = request.send.ssh_command.as_deref();
-    let (_shared, ssh) = SharedSsh::for_migration(&request.send.host, given_ssh, request.preflight);
+    // The master (if any) connects while the preflight reads this host's facts; it lives until
+    // this function returns.
+    let (shared, ssh) = SharedSsh::for_migration(&request.send.host, given_ssh, request.preflight);
     if request.preflight {
-        preflight_gate(request, ssh.as_deref(), &mut hooks.on_preflight)?;
+        let master = shared.as_ref().map(SharedSsh::readiness);
+        preflight_gate(request, ssh.as_deref(), master, &mut hooks.on_preflight)?;
     }
     if let Some(notify) = hooks.on_signal {
         control.cancel_on_signals(notify).map_err(|source| {
@@ -262,14 +265,16 @@ pub fn run(
 fn preflight_gate(
     request: &MigrateRequest,
     ssh: Option<&str>,
+    master: Option<MasterReady>,
     on_preflight: &mut dyn FnMut(&str),
 ) -> Result<(), RunError> {
     let domain = &request.send.domain;
-    let report =
-        preflight::check(&request.check_options(ssh)).map_err(|source| RunError::Preflight {
-            domain: domain.clone(),
-            source,
-        })?;
+    let mut options = request.check_options(ssh);
+    options.ssh_master = master;
+    let report = preflight::check(&options).map_err(|source| RunError::Preflight {
+        domain: domain.clone(),
+        source,
+    })?;
     match Gate::of(&report, domain) {
         Gate::Proceed { show } => {
             if let Some(table) = show {

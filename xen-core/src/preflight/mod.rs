@@ -61,7 +61,7 @@ pub use facts::{
 };
 pub use local::{LocalXen, guest_from_config_json, hostname, local_bridges, path_size};
 pub use render::{EXIT_UNCHECKED, Gate, render_table};
-pub use shared_ssh::{SharedSsh, wait_for_master};
+pub use shared_ssh::{MasterReady, SharedSsh};
 pub use transport::{RemoteOutput, SshTransport, Transport};
 
 use std::time::Duration;
@@ -84,6 +84,10 @@ pub struct CheckOptions {
     pub ssh: Option<String>,
     /// The xenadm program on the target (default `xenadm`, found on its `PATH`).
     pub remote_xenadm: String,
+    /// A shared ssh master `ssh` goes through, still connecting: this host's facts are read
+    /// meanwhile, and the target is asked once it is ready (or has failed: ssh then connects
+    /// on its own).
+    pub ssh_master: Option<MasterReady>,
 }
 
 impl CheckOptions {
@@ -94,6 +98,7 @@ impl CheckOptions {
             host: host.into(),
             ssh: Some("ssh".to_owned()),
             remote_xenadm: "xenadm".to_owned(),
+            ssh_master: None,
         }
     }
 }
@@ -203,8 +208,8 @@ pub fn check(options: &CheckOptions) -> Result<PreflightReport, XenError> {
     tracing::debug!(ms = t0.elapsed().as_millis(), "preflight: guest facts read");
     // The facts above were read while a shared ssh master (if any) connected; the target is
     // asked through it once it is ready. Should it fail, ssh connects on its own.
-    if let Some(ssh) = &options.ssh
-        && let Err(why) = shared_ssh::wait_for_master(ssh, Duration::from_secs(130))
+    if let Some(master) = &options.ssh_master
+        && let Err(why) = master.wait(Duration::from_secs(130))
     {
         tracing::debug!(
             "preflight: no shared ssh connection to {}: {why}",

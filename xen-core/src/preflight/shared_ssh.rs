@@ -4,8 +4,9 @@
 //! key exchange costs 5-20 s (docs/PERFORMANCE.md, "Live migration").
 //!
 //! For a migration the master connects in the background ([`SharedSsh::for_migration`] returns
-//! at once): the preflight reads this host's facts meanwhile and waits for the master
-//! ([`wait_for_master`]) only before it asks the target.
+//! at once): the preflight reads this host's facts meanwhile and waits for the master (the
+//! [`MasterReady`] handle in its [`CheckOptions`](super::CheckOptions)) only before it asks the
+//! target.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -57,35 +58,37 @@ impl Readiness {
     }
 }
 
-/// Masters started by [`SharedSsh::for_migration`] and not yet dropped, by socket: what
-/// [`wait_for_master`] looks up from an ssh command.
-static PENDING: Mutex<Vec<(PathBuf, Arc<Readiness>)>> = Mutex::new(Vec::new());
+/// A handle on whether a [`SharedSsh`] master is ready, for whoever must wait for it before
+/// connecting through it (the preflight's probe). Clones share the one state.
+#[derive(Debug, Clone)]
+pub struct MasterReady(Arc<Readiness>);
 
-/// Waits (at most `limit`) for the master whose socket `ssh` (an ssh command from
-/// [`SharedSsh::ssh_command`]) names, if [`SharedSsh::for_migration`] started one in this
-/// process. `Ok` when there is none or it is ready; `Err` says why it is not (ssh then
-/// connects on its own).
-pub fn wait_for_master(ssh: &str, limit: Duration) -> Result<(), String> {
-    let pending = PENDING
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .find(|(socket, _)| ssh.contains(&shell_quote(&socket.display().to_string())))
-        .map(|(_, ready)| ready.clone());
-    let Some(ready) = pending else {
-        return Ok(());
-    };
-    let t0 = Instant::now();
-    let result = ready
-        .wait(limit)
-        .unwrap_or_else(|| Err(format!("not ready within {} s", limit.as_secs())));
-    tracing::debug!(
-        ms = t0.elapsed().as_millis(),
-        ok = result.is_ok(),
-        "preflight: waited for the ssh master"
-    );
-    result
+impl MasterReady {
+    /// Waits (at most `limit`) until the master is ready: `Ok`, or why not (it failed, was
+    /// dropped, or is still undecided after `limit`); ssh then connects on its own.
+    pub fn wait(&self, limit: Duration) -> Result<(), String> {
+        let t0 = Instant::now();
+        let result = self
+            .0
+            .wait(limit)
+            .unwrap_or_else(|| Err(format!("not ready within {} s", limit.as_secs())));
+        tracing::debug!(
+            ms = t0.elapsed().as_millis(),
+            ok = result.is_ok(),
+            "preflight: waited for the ssh master"
+        );
+        result
+    }
 }
+
+/// Two handles are equal when they watch the same master.
+impl PartialEq for MasterReady {
+    fn eq(&self, other: &MasterReady) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for MasterReady {}
 
 impl SharedSsh {
     /// Connects `ssh HOST` as a master and waits until it is ready (authenticated, socket
@@ -176,7 +179,8 @@ impl SharedSsh {
     /// default `ssh` (`ssh` is `-s` as given, `None` for the default: a given one may not be
     /// OpenSSH); otherwise, or when the master cannot start, no master and `ssh` as given,
     /// each connecting on its own. The master connects in the background: the preflight
-    /// ([`check`](super::check)) waits for it ([`wait_for_master`], at most two minutes)
+    /// ([`check`](super::check)) waits for it ([`SharedSsh::readiness`] in its
+    /// [`CheckOptions::ssh_master`](super::CheckOptions::ssh_master), at most two minutes)
     /// before it asks the target; a master that fails or is late leaves the command to
     /// connect on its own, as the ssh command falls back to when its socket is missing.
     pub fn for_migration(
@@ -187,9 +191,6 @@ impl SharedSsh {
         let shared = (preflight_then_send && ssh.is_none())
             .then(|| SharedSsh::start("ssh", host, Duration::from_secs(120)).ok())
             .flatten();
-        if let Some(master) = &shared {
-            master.register();
-        }
         let command = shared
             .as_ref()
             .map(SharedSsh::ssh_command)
@@ -197,12 +198,9 @@ impl SharedSsh {
         (shared, command)
     }
 
-    /// Makes this master known to [`wait_for_master`] (until it is dropped).
-    fn register(&self) {
-        PENDING
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((self.socket.clone(), self.ready.clone()));
+    /// The handle to wait for this master with (see [`MasterReady::wait`]).
+    pub fn readiness(&self) -> MasterReady {
+        MasterReady(self.ready.clone())
     }
 
     /// The ssh command (xl's `-s`) whose connections go through this master; should the
@@ -223,10 +221,6 @@ impl SharedSsh {
 
 impl Drop for SharedSsh {
     fn drop(&mut self) {
-        PENDING
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(_, ready)| !Arc::ptr_eq(ready, &self.ready));
         self.ready.set(Err("the ssh master was ended".to_owned()));
         // Our own child, by its handle: ssh -M ends its sessions' channels and the connection.
         let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
@@ -416,21 +410,13 @@ mod tests {
             t0.elapsed()
         );
         assert!(!master.socket().exists());
-        master.register();
-        let command = master.ssh_command();
-        // An ssh command of no master of ours: nothing to wait for.
-        assert_eq!(
-            wait_for_master("ssh -p 2222", Duration::from_secs(5)),
-            Ok(())
-        );
-        wait_for_master(&command, Duration::from_secs(10)).unwrap();
+        let ready = master.readiness();
+        assert_eq!(ready, master.readiness());
+        ready.wait(Duration::from_secs(10)).unwrap();
         assert!(master.socket().exists());
         assert!(t0.elapsed() >= Duration::from_millis(600));
-        drop(master);
-        // Dropped: no longer pending, so not waited for.
-        let t1 = Instant::now();
-        assert_eq!(wait_for_master(&command, Duration::from_secs(5)), Ok(()));
-        assert!(t1.elapsed() < Duration::from_secs(1));
+        // Ready stays ready.
+        assert_eq!(ready.wait(Duration::from_millis(1)), Ok(()));
     }
 
     #[test]
@@ -441,17 +427,23 @@ mod tests {
             "sleep 0.2; echo 'Host key verification failed.' >&2; exit 255",
         );
         let master = SharedSsh::start(&ssh, "hostb", Duration::from_secs(10)).unwrap();
-        master.register();
-        let err = wait_for_master(&master.ssh_command(), Duration::from_secs(10)).unwrap_err();
+        let err = master
+            .readiness()
+            .wait(Duration::from_secs(10))
+            .unwrap_err();
         assert!(err.contains("Host key verification failed"), "{err}");
         // Never ready within the caller's limit: undecided, said so.
         let ssh = fake_ssh(dir.path(), "exec sleep 60");
         let late = SharedSsh::start(&ssh, "hostb", Duration::from_secs(60)).unwrap();
-        late.register();
+        let ready = late.readiness();
         let t0 = Instant::now();
-        let err = wait_for_master(&late.ssh_command(), Duration::from_millis(300)).unwrap_err();
+        let err = ready.wait(Duration::from_millis(300)).unwrap_err();
         assert!(err.contains("not ready within"), "{err}");
         assert!(t0.elapsed() < Duration::from_secs(5));
+        // Dropped: whoever still waits is told at once.
+        drop(late);
+        let err = ready.wait(Duration::from_secs(5)).unwrap_err();
+        assert!(err.contains("ended"), "{err}");
     }
 
     #[test]
