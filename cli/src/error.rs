@@ -114,6 +114,24 @@ fn cpuid_hint(err: &CpuidMaskError) -> Option<&'static str> {
 /// The one chain printer, xen-core's (errors and their causes on one line).
 pub use xen_core::{ErrorChain as Chain, causes};
 
+/// Says on stderr `xenadm: error: MESSAGE`, then each cause of `err` and each hint, a line
+/// each: how every failure of the CLI is reported.
+pub fn print_report(
+    message: impl std::fmt::Display,
+    err: &(dyn std::error::Error + 'static),
+    hints: &[&str],
+) {
+    use std::io::Write as _;
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(stderr, "xenadm: error: {message}");
+    for cause in causes(err) {
+        let _ = writeln!(stderr, "  caused by: {cause}");
+    }
+    for hint in hints {
+        let _ = writeln!(stderr, "  hint: {hint}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

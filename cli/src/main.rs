@@ -114,12 +114,6 @@ fn init_logging(cli: &Cli) {
 
 /// Errors go to stderr: the message, its causes, and what to do about it.
 fn report(err: &CliError) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "xenadm: error: {err}");
-    for cause in error::causes(err) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
-    }
-    if let Some(hint) = err.hint() {
-        let _ = writeln!(stderr, "  hint: {hint}");
-    }
+    let hint = err.hint();
+    error::print_report(err, err, hint.as_slice());
 }

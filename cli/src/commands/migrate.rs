@@ -266,11 +266,7 @@ pub fn run(args: &MigrateArgs, verbose: u8, out: &Output) -> Result<u8, CliError
         Err(RunError::Setup(e)) => Err(e.into()),
         // A kind of failure this xenadm does not know yet: nothing was said to have moved.
         Err(other) => {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "xenadm: error: {other}");
-            for cause in crate::error::causes(&other) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
-            }
+            crate::error::print_report(&other, &other, &[]);
             Ok(EXIT_ON_SOURCE)
         }
     }

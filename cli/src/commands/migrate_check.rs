@@ -6,8 +6,6 @@
 //! failed), 2 something could not be checked (and nothing failed), or the check itself could
 //! not run.
 
-use std::io::Write as _;
-
 use xen_core::XenError;
 #[cfg(test)]
 use xen_core::preflight::PreflightReport;
@@ -39,17 +37,11 @@ pub fn run(options: &CheckOptions, out: &Output) -> Result<u8, CliError> {
 /// Says on stderr that the preflight of `domain` could not run, why, and what to do; before a
 /// migration (not `check_only`) also how to migrate without it.
 pub fn print_error(domain: &str, err: &XenError, check_only: bool) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "xenadm: error: cannot check {domain}: {err}");
-    for cause in crate::error::causes(err) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
-    }
-    if let Some(hint) = crate::commands::host::hint(err) {
-        let _ = writeln!(stderr, "  hint: {hint}");
-    }
+    let mut hints: Vec<&str> = crate::commands::host::hint(err).into_iter().collect();
     if !check_only {
-        let _ = writeln!(stderr, "  hint: --no-check migrates without the preflight");
+        hints.push("--no-check migrates without the preflight");
     }
+    crate::error::print_report(format_args!("cannot check {domain}: {err}"), err, &hints);
 }
 
 #[cfg(test)]
